@@ -1,0 +1,65 @@
+# One-command set-up for a fresh Debian machine (run as root, or with sudo available).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_UPDATED := /tmp/.kv-api-apt-updated
+
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test lint typecheck unit bench soak clean system-deps browser-deps deps
+
+run: deps
+	$(BIN)/kv-api serve
+
+test: deps browser-deps lint typecheck
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: deps
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: deps
+	$(BIN)/mypy
+
+unit: deps
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: deps
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+soak: deps
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+deps: system-deps $(STAMP)
+
+# Debian packages: tarantool (the store), wrk (bench load generator).
+system-deps:
+	@missing=""; \
+	command -v tarantool >/dev/null || missing="$$missing tarantool"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && touch $(APT_UPDATED); \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Headless Chromium for the Swagger UI browser test.
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing Debian package: chromium"; \
+	  [ -f $(APT_UPDATED) ] || { $(SUDO) apt-get update -qq && touch $(APT_UPDATED); }; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

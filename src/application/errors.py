@@ -1,0 +1,60 @@
+class ApplicationError(Exception):
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(ApplicationError):
+    code = "unauthorized"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        super().__init__("invalid username or password")
+
+
+class SessionExpired(Unauthenticated):
+    code = "invalid_token"
+
+    def __init__(self) -> None:
+        super().__init__("token is revoked, expired or its user no longer exists")
+
+
+class WrongCurrentPassword(ApplicationError):
+    code = "wrong_current_password"
+
+    def __init__(self) -> None:
+        super().__init__("current_password is wrong")
+
+
+class UsernameTaken(ApplicationError):
+    code = "username_taken"
+
+    def __init__(self) -> None:
+        super().__init__("a user with this username already exists")
+
+
+class RateLimited(ApplicationError):
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many failed login attempts; try again later")
+        self.retry_after = retry_after
+
+
+class StorageUnavailable(ApplicationError):
+    code = "storage_unavailable"
+
+    def __init__(self, message: str = "storage is unavailable, try again shortly") -> None:
+        super().__init__(message)
+        self.retry_after = 1
+
+
+class StorageRejected(ApplicationError):
+    """The store refused a well-formed request (for example its tuple size limit)."""
+
+    code = "storage_rejected"

@@ -1,0 +1,80 @@
+from dataclasses import dataclass
+
+from application.errors import SessionExpired
+from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
+from application.ports import KeyPage, KeyValueRepository, ValueEncoder, WriteOutcome
+from domain.errors import InvalidValue
+from domain.keys import BatchLimits, JsonValue
+
+
+class WriteBatchHandler:
+    def __init__(self, repo: KeyValueRepository, encoder: ValueEncoder, limits: BatchLimits) -> None:
+        self._repo = repo
+        self._encoder = encoder
+        self._limits = limits
+
+    async def __call__(self, command: WriteBatch) -> WriteOutcome:
+        limits = self._limits
+        limits.check_items(command.items)
+        encoded: list[tuple[str, bytes]] = []
+        for key, value in command.items.items():
+            try:
+                packed = self._encoder.encode(value)
+            except ValueError as exc:
+                raise InvalidValue(key, str(exc)) from exc
+            limits.check_encoded_size(key, len(packed))
+            encoded.append((key, packed))
+        outcome = await self._repo.write(command.session, encoded, command.mode)
+        if outcome is None:
+            raise SessionExpired()
+        return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    found: dict[str, JsonValue]
+    not_found: list[str]
+
+
+class ReadBatchHandler:
+    def __init__(self, repo: KeyValueRepository, limits: BatchLimits) -> None:
+        self._repo = repo
+        self._limits = limits
+
+    async def __call__(self, query: ReadBatch) -> ReadResult:
+        keys = list(dict.fromkeys(query.keys))
+        self._limits.check_batch_size(len(query.keys), "keys")
+        self._limits.check_keys(keys)
+        found = await self._repo.read(query.session, keys)
+        if found is None:
+            raise SessionExpired()
+        return ReadResult(found=found, not_found=[k for k in keys if k not in found])
+
+
+class DeleteBatchHandler:
+    def __init__(self, repo: KeyValueRepository, limits: BatchLimits) -> None:
+        self._repo = repo
+        self._limits = limits
+
+    async def __call__(self, command: DeleteBatch) -> int:
+        keys = list(dict.fromkeys(command.keys))
+        self._limits.check_batch_size(len(command.keys), "keys")
+        self._limits.check_keys(keys)
+        deleted = await self._repo.delete(command.session, keys)
+        if deleted is None:
+            raise SessionExpired()
+        return deleted
+
+
+class ListKeysHandler:
+    def __init__(self, repo: KeyValueRepository, limits: BatchLimits) -> None:
+        self._repo = repo
+        self._limits = limits
+
+    async def __call__(self, query: ListKeys) -> KeyPage:
+        limit = self._limits.default_list_limit if query.limit is None else query.limit
+        limit = max(1, min(limit, self._limits.max_list_limit))
+        page = await self._repo.list_keys(query.session, query.prefix, query.after, limit)
+        if page is None:
+            raise SessionExpired()
+        return page

@@ -1,0 +1,12 @@
+from application.errors import SessionExpired
+from application.ports import UserRepository
+from application.users.commands import DeleteAccount
+
+
+class DeleteAccountHandler:
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    async def __call__(self, command: DeleteAccount) -> None:
+        if not await self._users.delete(command.session):
+            raise SessionExpired()

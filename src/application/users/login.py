@@ -1,0 +1,47 @@
+from application.errors import InvalidCredentials, RateLimited
+from application.ports import (
+    Clock,
+    IssuedToken,
+    LoginThrottle,
+    PasswordHasher,
+    TokenIssuer,
+    UserRepository,
+)
+from application.users.commands import Login
+
+
+class LoginHandler:
+    """Same work and answer for an unknown user and a wrong password."""
+
+    def __init__(
+        self,
+        users: UserRepository,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        throttle: LoginThrottle,
+        clock: Clock,
+    ) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._tokens = tokens
+        self._throttle = throttle
+        self._clock = clock
+
+    async def __call__(self, command: Login) -> IssuedToken:
+        username_scope = "user:" + command.username.casefold()
+        scopes = [username_scope, "addr:" + command.client_address]
+        now = int(self._clock.now().timestamp())
+        retry_after = await self._throttle.retry_after(scopes, now)
+        if retry_after > 0:
+            raise RateLimited(retry_after)
+        user = await self._users.by_username(command.username.casefold())
+        if user is None:
+            await self._hasher.verify_dummy(command.password)
+        elif await self._hasher.verify(user.password_hash, command.password):
+            await self._throttle.reset(username_scope)
+            if self._hasher.needs_rehash(user.password_hash):
+                new_hash = await self._hasher.hash(command.password)
+                await self._users.set_password_hash(user.id, new_hash)
+            return self._tokens.issue(user)
+        await self._throttle.record_failure(scopes, now)
+        raise InvalidCredentials()

@@ -1,0 +1,12 @@
+from application.errors import SessionExpired
+from application.ports import TokenRevocations
+from application.users.commands import Logout
+
+
+class LogoutHandler:
+    def __init__(self, revocations: TokenRevocations) -> None:
+        self._revocations = revocations
+
+    async def __call__(self, command: Logout) -> None:
+        if not await self._revocations.revoke(command.session):
+            raise SessionExpired()

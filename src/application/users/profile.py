@@ -1,0 +1,82 @@
+from dataclasses import dataclass
+
+from application.errors import SessionExpired, WrongCurrentPassword
+from application.ports import (
+    Clock,
+    IssuedToken,
+    PasswordHasher,
+    ProfileChange,
+    TokenIssuer,
+    UserRepository,
+)
+from application.users.commands import GetProfile, UpdateProfile
+from application.users.profile_rules import build_profile
+from domain.errors import InvalidField
+from domain.users import PasswordPolicy, Profile, User
+
+
+class GetProfileHandler:
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    async def __call__(self, query: GetProfile) -> User:
+        user = await self._users.by_session(query.session)
+        if user is None:
+            raise SessionExpired()
+        return user
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileUpdated:
+    user: User
+    token: IssuedToken | None
+
+
+class UpdateProfileHandler:
+    def __init__(
+        self,
+        users: UserRepository,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        clock: Clock,
+        policy: PasswordPolicy,
+    ) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._tokens = tokens
+        self._clock = clock
+        self._policy = policy
+
+    async def __call__(self, command: UpdateProfile) -> ProfileUpdated:
+        user = await self._users.by_session(command.session)
+        if user is None:
+            raise SessionExpired()
+        profile = self._merged_profile(user.profile, command)
+        new_hash = await self._new_password_hash(user, command)
+        change = ProfileChange(profile=profile, password_hash=new_hash, updated_at=self._clock.now())
+        updated = await self._users.update(command.session, change)
+        if updated is None:
+            raise SessionExpired()
+        token = self._tokens.issue(updated) if new_hash is not None else None
+        return ProfileUpdated(user=updated, token=token)
+
+    @staticmethod
+    def _merged_profile(current: Profile, command: UpdateProfile) -> Profile:
+        def pick(name: str, new: str | None, old: str | None) -> str | None:
+            return new if name in command.fields else old
+
+        return build_profile(
+            pick("email", command.email, current.email),
+            pick("first_name", command.first_name, current.first_name),
+            pick("last_name", command.last_name, current.last_name),
+        )
+
+    async def _new_password_hash(self, user: User, command: UpdateProfile) -> str | None:
+        if command.password is None:
+            return None
+        if not command.current_password:
+            raise InvalidField({"current_password": ["is required to change the password"]})
+        self._policy.check(command.password, user.username)
+        if not await self._hasher.verify(user.password_hash, command.current_password):
+            raise WrongCurrentPassword()
+        return await self._hasher.hash(command.password)

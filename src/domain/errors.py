@@ -1,0 +1,37 @@
+class DomainError(Exception):
+    code = "invalid_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidField(DomainError):
+    """A single request field breaks a rule; `fields` names every problem."""
+
+    code = "validation_error"
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        first = next(iter(fields.items()))
+        super().__init__(f"{first[0]}: {first[1][0]}")
+        self.fields = fields
+
+
+class InvalidKey(DomainError):
+    code = "invalid_key"
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"key {key[:80]!r}: {problem}")
+        self.key = key
+
+
+class InvalidValue(DomainError):
+    code = "invalid_value"
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"value of key {key[:80]!r}: {problem}")
+        self.key = key
+
+
+class BatchTooLarge(DomainError):
+    code = "batch_too_large"

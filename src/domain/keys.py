@@ -1,0 +1,73 @@
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from domain.errors import BatchTooLarge, InvalidKey, InvalidValue
+
+JsonValue = Any
+
+
+class WriteMode(str, Enum):
+    UPSERT = "upsert"
+    INSERT = "insert"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLimits:
+    max_items: int = 10_000
+    max_key_bytes: int = 1024
+    max_value_bytes: int = 1024 * 1024
+    max_depth: int = 64
+    max_list_limit: int = 1000
+    default_list_limit: int = 100
+
+    def check_batch_size(self, count: int, what: str) -> None:
+        if count == 0:
+            raise BatchTooLarge(f"{what} must not be empty")
+        if count > self.max_items:
+            raise BatchTooLarge(f"too many {what}: {count} > {self.max_items} per request")
+
+    def check_key(self, key: str) -> None:
+        if not key:
+            raise InvalidKey(key, "must not be empty")
+        if len(key) * 4 > self.max_key_bytes and _utf8_len(key) > self.max_key_bytes:
+            raise InvalidKey(key, f"longer than {self.max_key_bytes} bytes of UTF-8")
+
+    def check_keys(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.check_key(key)
+
+    def check_value(self, key: str, value: JsonValue) -> None:
+        if isinstance(value, (dict, list)) and _depth_exceeds(value, self.max_depth):
+            raise InvalidValue(key, f"nested deeper than {self.max_depth} levels")
+
+    def check_encoded_size(self, key: str, size: int) -> None:
+        if size > self.max_value_bytes:
+            raise InvalidValue(key, f"{size} bytes encoded, over the limit of {self.max_value_bytes}")
+
+    def check_items(self, items: Mapping[str, JsonValue]) -> None:
+        self.check_batch_size(len(items), "data")
+        for key, value in items.items():
+            self.check_key(key)
+            self.check_value(key, value)
+
+
+def _utf8_len(text: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise InvalidKey(text, "is not valid Unicode") from exc
+
+
+def _depth_exceeds(value: JsonValue, limit: int) -> bool:
+    stack: list[tuple[JsonValue, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False

@@ -1,0 +1,101 @@
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from domain.errors import InvalidField
+
+UserId = int
+
+_USERNAME = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+")
+_PERSON_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '\-])*", re.UNICODE)
+_SPECIAL = re.compile(r"[^A-Za-z0-9]")
+
+
+def _fail(field: str, problem: str) -> InvalidField:
+    return InvalidField({field: [problem]})
+
+
+@dataclass(frozen=True, slots=True)
+class Username:
+    value: str
+
+    def __post_init__(self) -> None:
+        if not _USERNAME.fullmatch(self.value):
+            raise _fail("username", "must be 2-64 characters of letters, digits, '_', '.', '-'")
+
+    @property
+    def normalized(self) -> str:
+        return self.value.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    value: str
+
+    def __post_init__(self) -> None:
+        if len(self.value) > 254 or not _EMAIL.fullmatch(self.value):
+            raise _fail("email", "must be a valid e-mail address")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonName:
+    value: str
+    field: str = "name"
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.value) <= 64 or not _PERSON_NAME.fullmatch(self.value):
+            raise _fail(self.field, "must be 1-64 characters of letters, spaces, '-' and '''")
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    min_length: int = 8
+    max_length: int = 128
+    require_composition: bool = False
+
+    def problems(self, password: str, username: str | None) -> list[str]:
+        found: list[str] = []
+        if not self.min_length <= len(password) <= self.max_length:
+            found.append(f"must be {self.min_length}-{self.max_length} characters")
+        if username is not None and password.casefold() == username.casefold():
+            found.append("must not equal the username")
+        if self.require_composition:
+            found.extend(self._composition_problems(password))
+        return found
+
+    @staticmethod
+    def _composition_problems(password: str) -> list[str]:
+        rules = [
+            (any(c.islower() for c in password), "must contain a lowercase letter"),
+            (any(c.isupper() for c in password), "must contain an uppercase letter"),
+            (any(c.isdigit() for c in password), "must contain a digit"),
+            (bool(_SPECIAL.search(password)), "must contain a special character"),
+        ]
+        return [problem for ok, problem in rules if not ok]
+
+    def check(self, password: str, username: str | None, field: str = "password") -> None:
+        found = self.problems(password, username)
+        if found:
+            raise InvalidField({field: found})
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UserId
+    username: str
+    password_hash: str
+    profile: Profile
+    created_at: datetime
+    updated_at: datetime
+    token_version: int = 0
+
+    def with_profile(self, profile: Profile, now: datetime) -> "User":
+        return replace(self, profile=profile, updated_at=now)

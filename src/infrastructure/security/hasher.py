@@ -1,0 +1,48 @@
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from argon2 import PasswordHasher as Argon2
+from argon2 import Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class Argon2PasswordHasher:
+    """argon2id; hashing runs in a bounded thread pool so the event loop keeps serving."""
+
+    def __init__(self, memory_kib: int, time_cost: int, parallelism: int, workers: int) -> None:
+        self._argon = Argon2(
+            time_cost=time_cost,
+            memory_cost=memory_kib,
+            parallelism=parallelism,
+            type=Type.ID,
+        )
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._dummy_hash = self._argon.hash("dummy password for unknown users")
+
+    async def _run(self, fn: "object", *args: str) -> object:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+
+    async def hash(self, password: str) -> str:
+        return str(await self._run(self._argon.hash, password))
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return bool(await self._run(self._verify, password_hash, password))
+
+    async def verify_dummy(self, password: str) -> None:
+        await self._run(self._verify, self._dummy_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return bool(self._argon.check_needs_rehash(password_hash))
+        except InvalidHashError:
+            return True
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return bool(self._argon.verify(password_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,71 @@
+from collections.abc import Sequence
+from typing import Any
+
+import msgpack
+
+from application.ports import KeyPage, Session, WriteOutcome
+from domain.errors import InvalidKey
+from domain.keys import JsonValue, WriteMode
+from infrastructure.tarantool.client import TarantoolClient
+
+_packb = msgpack.Packer(autoreset=True, use_bin_type=True).pack
+
+
+def _session_args(session: Session) -> list[Any]:
+    return [session.user_id, session.token_version, session.token_id]
+
+
+class TarantoolKeyValueRepository:
+    """Each batch is one call of a Lua function that runs it in box.atomic."""
+
+    def __init__(self, primary: TarantoolClient, replicas: Sequence[TarantoolClient] = ()) -> None:
+        self._primary = primary
+        self._replicas = list(replicas)
+
+    async def write(
+        self, session: Session, items: Sequence[tuple[str, bytes]], mode: WriteMode
+    ) -> WriteOutcome | None:
+        head = b"\x93" + _packb(session.user_id)
+        tuples = []
+        for key, packed in items:
+            try:
+                tuples.append(head + _packb(key) + packed)
+            except UnicodeEncodeError as exc:
+                raise InvalidKey(key, "is not valid Unicode") from exc
+        insert_only = mode is WriteMode.INSERT
+        args = [*_session_args(session), insert_only, tuples]
+        result = await self._primary.call("kv_write", args)
+        if result is None:
+            return None
+        written, skipped = result
+        return WriteOutcome(written=int(written), skipped=[items[i - 1][0] for i in skipped])
+
+    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue] | None:
+        rows = await self._read_call("kv_read", [*_session_args(session), list(keys)])
+        if rows is None:
+            return None
+        return {row[1]: row[2] for row in rows}
+
+    async def delete(self, session: Session, keys: Sequence[str]) -> int | None:
+        deleted = await self._primary.call("kv_delete", [*_session_args(session), list(keys)])
+        return None if deleted is None else int(deleted)
+
+    async def list_keys(
+        self, session: Session, prefix: str, after: str | None, limit: int
+    ) -> KeyPage | None:
+        args = [*_session_args(session), prefix, after, limit]
+        keys = await self._read_call("kv_keys", args)
+        if keys is None:
+            return None
+        return KeyPage(keys=list(keys[:limit]), has_more=len(keys) > limit)
+
+    async def _read_call(self, function: str, args: list[Any]) -> Any:
+        for replica in self._replicas:
+            if replica.connected:
+                try:
+                    result = await replica.call(function, args)
+                except Exception:  # noqa: BLE001 - any replica trouble falls back to the primary
+                    continue
+                if result is not None:
+                    return result
+        return await self._primary.call(function, args)

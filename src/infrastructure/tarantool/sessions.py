@@ -1,0 +1,34 @@
+from collections.abc import Sequence
+
+from application.ports import Session
+from infrastructure.tarantool.client import TarantoolClient
+
+
+class TarantoolTokenRevocations:
+    def __init__(self, client: TarantoolClient, purge_batch: int = 10_000) -> None:
+        self._client = client
+        self._purge_batch = purge_batch
+
+    async def revoke(self, session: Session) -> bool:
+        args = [session.user_id, session.token_version, session.token_id, session.expires_at]
+        return bool(await self._client.call("kv_logout", args))
+
+    async def purge_expired(self, now: int) -> int:
+        return int(await self._client.call("kv_purge_revoked", [now, self._purge_batch]))
+
+
+class TarantoolLoginThrottle:
+    def __init__(self, client: TarantoolClient, max_failures: int, window: int) -> None:
+        self._client = client
+        self._max_failures = max_failures
+        self._window = window
+
+    async def retry_after(self, scopes: Sequence[str], now: int) -> int:
+        args = [list(scopes), now, self._window, self._max_failures]
+        return int(await self._client.call("kv_login_retry_after", args))
+
+    async def record_failure(self, scopes: Sequence[str], now: int) -> None:
+        await self._client.call("kv_login_failed", [list(scopes), now, self._window])
+
+    async def reset(self, scope: str) -> None:
+        await self._client.call("kv_login_reset", [scope])

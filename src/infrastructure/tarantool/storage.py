@@ -1,0 +1,90 @@
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from infrastructure.settings import Settings, StartupError, TarantoolAddress
+from infrastructure.tarantool.client import TarantoolClient
+from infrastructure.tarantool.managed import ManagedTarantool
+from infrastructure.tarantool.migrations import MigrationRunner
+
+log = logging.getLogger("kv_api.storage")
+ReadyHook = Callable[[], Awaitable[None]]
+
+
+class Storage:
+    """The primary (managed or external), optional read replicas, and schema bootstrap."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.managed = ManagedTarantool(settings) if settings.embedded else None
+        if self.managed is not None:
+            creds = self.managed.credentials
+            address, user, password = creds.address, creds.user, creds.password
+        else:
+            assert settings.tarantool is not None
+            address = settings.tarantool
+            user, password = settings.tarantool_user, settings.tarantool_password
+        self.primary = self._client(address, user, password)
+        self.replicas = [
+            self._client(a, settings.tarantool_user, settings.tarantool_password)
+            for a in settings.replicas
+        ] if settings.read_from_replicas else []
+        self.migrated = False
+        self._bootstrap: asyncio.Task[None] | None = None
+        self._hooks: list[ReadyHook] = []
+
+    def _client(self, address: TarantoolAddress, user: str | None, password: str | None) -> TarantoolClient:
+        s = self._settings
+        return TarantoolClient(address, user, password, s.connect_timeout, s.request_timeout)
+
+    def on_ready(self, hook: ReadyHook) -> None:
+        self._hooks.append(hook)
+
+    async def start(self, wait: float) -> None:
+        if self.managed is not None:
+            await self.managed.start()
+        for replica in self.replicas:
+            replica.start()
+        self._bootstrap = asyncio.create_task(self._prepare())
+        try:
+            await asyncio.wait_for(asyncio.shield(self._bootstrap), wait)
+        except TimeoutError:
+            if self.managed is not None:
+                raise StartupError(
+                    "the managed tarantool did not come up; see tarantool.log and stderr.log "
+                    f"in {self.managed.work_dir}"
+                ) from None
+            log.warning("tarantool at %s is not reachable yet; serving 503 until it is", self.primary.address)
+
+    async def _prepare(self) -> None:
+        await self.primary.wait_connected(float("inf"))
+        while True:
+            try:
+                await MigrationRunner(self.primary, self._settings.migrations_dir).apply()
+                for hook in self._hooks:
+                    await hook()
+                break
+            except Exception:
+                log.exception("schema bootstrap failed; retrying")
+                await asyncio.sleep(1.0)
+        self.migrated = True
+        log.info("storage ready", extra={"tarantool": f"{self.primary.address.host}:{self.primary.address.port}"})
+
+    async def ready(self, timeout: float = 1.0) -> bool:
+        return self.migrated and await self.primary.ping(timeout)
+
+    async def checkpoint(self) -> None:
+        if self.managed is not None and self.primary.connected:
+            try:
+                await self.primary.eval("box.snapshot()", [])
+            except Exception:
+                log.warning("checkpoint before shutdown failed", exc_info=True)
+
+    async def stop(self) -> None:
+        if self._bootstrap is not None and not self._bootstrap.done():
+            self._bootstrap.cancel()
+        await self.checkpoint()
+        for client in [self.primary, *self.replicas]:
+            await client.close()
+        if self.managed is not None:
+            await self.managed.stop()

@@ -1,0 +1,85 @@
+import asyncio
+import contextlib
+import logging
+import time
+import warnings
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from application.users.ensure_user import EnsureUser
+from infrastructure.settings import Settings
+from presentation.container import Container
+from presentation.http.auth import auth_errors_middleware, jwt_middleware
+from presentation.http.errors import error_middleware
+from presentation.routes import kv, ops, users
+
+log = logging.getLogger("kv_api.app")
+CONTAINER = web.AppKey("container", Container)
+PUBLIC_PATHS = ("/api/register", "/api/login", "/health", "/ready", "/metrics", "/docs", "/openapi.json")
+PURGE_INTERVAL = 60.0
+
+warnings.filterwarnings("ignore", message="It is recommended to use web.RequestKey")
+
+
+def build_container(settings: Settings) -> Container:
+    container = Container(settings=settings)
+    container.wire()
+    return container
+
+
+async def _maybe_await(result: object) -> None:
+    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+        await result
+
+
+async def _purge_revoked(container: Container) -> None:
+    revocations = container.revocations()
+    while True:
+        await asyncio.sleep(PURGE_INTERVAL)
+        with contextlib.suppress(Exception):
+            await revocations.purge_expired(int(time.time()))
+
+
+def _bootstrap_hook(container: Container, settings: Settings):  # type: ignore[no-untyped-def]
+    async def create_bootstrap_user() -> None:
+        if settings.bootstrap_user is None:
+            return
+        name, password = settings.bootstrap_user
+        created = await container.ensure_user()(EnsureUser(name, password, enforce_policy=False))
+        log.info("bootstrap user %s %s", name, "created" if created else "already exists")
+
+    return create_bootstrap_user
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    container = app[CONTAINER]
+    settings: Settings = container.settings()
+    await _maybe_await(container.init_resources())
+    storage = container.storage()
+    storage.on_ready(_bootstrap_hook(container, settings))
+    await storage.start(wait=30.0 if storage.managed else settings.connect_timeout)
+    purger = asyncio.create_task(_purge_revoked(container))
+    yield
+    purger.cancel()
+    await storage.stop()
+    await _maybe_await(container.shutdown_resources())
+    container.unwire()
+
+
+def create_app(settings: Settings, container: Container | None = None) -> web.Application:
+    container = container or build_container(settings)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[
+            error_middleware,
+            auth_errors_middleware,
+            jwt_middleware(container.jwt_secret(), settings.jwt_issuer, PUBLIC_PATHS),
+        ],
+    )
+    app[CONTAINER] = container
+    app.add_routes(users.routes)
+    app.add_routes(kv.routes)
+    app.add_routes(ops.routes)
+    app.cleanup_ctx.append(_lifecycle)
+    return app

@@ -1,0 +1,80 @@
+"""Composition root: every adapter and handler is wired here and nowhere else."""
+
+from collections.abc import Iterator
+
+from dependency_injector import containers, providers
+
+from application.kv.handlers import DeleteBatchHandler, ListKeysHandler, ReadBatchHandler, WriteBatchHandler
+from application.users.delete_account import DeleteAccountHandler
+from application.users.ensure_user import EnsureUserHandler
+from application.users.login import LoginHandler
+from application.users.logout import LogoutHandler
+from application.users.profile import GetProfileHandler, UpdateProfileHandler
+from application.users.register import RegisterUserHandler
+from domain.keys import BatchLimits
+from domain.users import PasswordPolicy
+from infrastructure.clock import SystemClock
+from infrastructure.codec import MsgpackValueEncoder
+from infrastructure.security.hasher import Argon2PasswordHasher
+from infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
+from infrastructure.settings import Settings
+from infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from infrastructure.tarantool.sessions import TarantoolLoginThrottle, TarantoolTokenRevocations
+from infrastructure.tarantool.storage import Storage
+from infrastructure.tarantool.users import TarantoolUserRepository
+
+
+def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
+    hasher = Argon2PasswordHasher(
+        settings.argon2_memory_kib, settings.argon2_time_cost,
+        settings.argon2_parallelism, settings.hash_workers,
+    )
+    try:
+        yield hasher
+    finally:
+        hasher.close()
+
+
+class Container(containers.DeclarativeContainer):
+    wiring_config = containers.WiringConfiguration(
+        modules=["presentation.routes.users", "presentation.routes.kv", "presentation.routes.ops"]
+    )
+
+    settings = providers.Dependency(instance_of=Settings)
+    storage = providers.Singleton(Storage, settings)
+    jwt_secret = providers.Singleton(load_or_create_secret, settings.provided.jwt_secret, settings.provided.data_dir)
+
+    limits = providers.Singleton(
+        BatchLimits,
+        max_items=settings.provided.max_items,
+        max_value_bytes=settings.provided.max_value_bytes,
+        max_depth=settings.provided.max_depth,
+    )
+    password_policy = providers.Singleton(PasswordPolicy, require_composition=settings.provided.password_composition)
+    clock = providers.Singleton(SystemClock)
+    encoder = providers.Singleton(MsgpackValueEncoder)
+    hasher = providers.Resource(_hasher_resource, settings)
+    tokens = providers.Singleton(
+        JwtTokenIssuer, jwt_secret, settings.provided.jwt_issuer, settings.provided.token_ttl
+    )
+
+    users = providers.Singleton(TarantoolUserRepository, storage.provided.primary)
+    revocations = providers.Singleton(TarantoolTokenRevocations, storage.provided.primary)
+    throttle = providers.Singleton(
+        TarantoolLoginThrottle, storage.provided.primary,
+        settings.provided.login_max_failures, settings.provided.login_window,
+    )
+    kv = providers.Singleton(TarantoolKeyValueRepository, storage.provided.primary, storage.provided.replicas)
+
+    register_user = providers.Singleton(RegisterUserHandler, users, hasher, tokens, clock, password_policy)
+    ensure_user = providers.Singleton(EnsureUserHandler, users, hasher, clock, password_policy)
+    login = providers.Singleton(LoginHandler, users, hasher, tokens, throttle, clock)
+    logout = providers.Singleton(LogoutHandler, revocations)
+    get_profile = providers.Singleton(GetProfileHandler, users)
+    update_profile = providers.Singleton(UpdateProfileHandler, users, hasher, tokens, clock, password_policy)
+    delete_account = providers.Singleton(DeleteAccountHandler, users)
+
+    write_batch = providers.Singleton(WriteBatchHandler, kv, encoder, limits)
+    read_batch = providers.Singleton(ReadBatchHandler, kv, limits)
+    delete_batch = providers.Singleton(DeleteBatchHandler, kv, limits)
+    list_keys = providers.Singleton(ListKeysHandler, kv, limits)

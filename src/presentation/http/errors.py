@@ -1,0 +1,117 @@
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from marshmallow import ValidationError
+
+from application.errors import (
+    ApplicationError,
+    RateLimited,
+    StorageRejected,
+    StorageUnavailable,
+    Unauthenticated,
+    UsernameTaken,
+    WrongCurrentPassword,
+)
+from domain.errors import DomainError, InvalidField, InvalidKey, InvalidValue
+from presentation.http.json import json_response
+from presentation.http.problems import BadRequest
+
+log = logging.getLogger("kv_api.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+_APP_STATUS: list[tuple[type[ApplicationError], int]] = [
+    (Unauthenticated, 401),
+    (WrongCurrentPassword, 403),
+    (UsernameTaken, 409),
+    (RateLimited, 429),
+    (StorageUnavailable, 503),
+    (StorageRejected, 400),
+]
+AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
+    return json_response(error_body(code, message, **extra), status=status, headers=headers)
+
+
+def _from_http(exc: web.HTTPException) -> web.Response:
+    code = _HTTP_CODES.get(exc.status, "http_error")
+    message = exc.reason if exc.status != 413 else "request body is larger than the configured limit"
+    headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
+    if exc.status == 401:
+        headers.update(AUTH_HEADERS)
+    return error_response(exc.status, code, message, headers=headers)
+
+
+def _from_application(exc: ApplicationError) -> web.Response:
+    status = next(s for cls, s in _APP_STATUS if isinstance(exc, cls))
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers.update(AUTH_HEADERS)
+    if isinstance(exc, (RateLimited, StorageUnavailable)):
+        headers["Retry-After"] = str(max(1, exc.retry_after))
+    return error_response(status, exc.code, exc.message, headers=headers)
+
+
+def _from_domain(exc: DomainError) -> web.Response:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidField):
+        extra["fields"] = exc.fields
+    if isinstance(exc, (InvalidKey, InvalidValue)):
+        extra["key"] = exc.key
+    return error_response(400, exc.code, exc.message, **extra)
+
+
+def _from_validation(exc: ValidationError) -> web.Response:
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    fields = {str(k): _flatten(v) for k, v in messages.items()}
+    first = next(iter(fields.items()))
+    return error_response(400, "validation_error", f"{first[0]}: {first[1][0]}", fields=fields)
+
+
+def _flatten(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{k}: {m}" for k, v in value.items() for m in _flatten(v)]
+    if isinstance(value, list):
+        return [m for item in value for m in _flatten(item)]
+    return [str(value)]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _from_http(exc)
+    except ApplicationError as exc:
+        return _from_application(exc)
+    except DomainError as exc:
+        return _from_domain(exc)
+    except ValidationError as exc:
+        return _from_validation(exc)
+    except BadRequest as exc:
+        extra = {"fields": exc.fields} if exc.fields else {}
+        return error_response(exc.status, exc.code, exc.message, **extra)
+    except Exception:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "internal server error")

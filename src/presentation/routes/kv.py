@@ -1,0 +1,71 @@
+import base64
+import binascii
+
+from aiohttp import web
+from dependency_injector.wiring import Provide, inject
+
+from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
+from application.kv.handlers import DeleteBatchHandler, ListKeysHandler, ReadBatchHandler, WriteBatchHandler
+from presentation.container import Container
+from presentation.http.auth import current_session
+from presentation.http.json import json_response, read_json
+from presentation.http.problems import BadRequest
+from presentation.http.schemas import KeysRequest, ListKeysQuery, WriteRequest
+
+routes = web.RouteTableDef()
+_write = WriteRequest()
+_keys = KeysRequest()
+_list = ListKeysQuery()
+
+
+@routes.post("/api/write")
+@inject
+async def write(
+    request: web.Request, handler: WriteBatchHandler = Provide[Container.write_batch]
+) -> web.Response:
+    body = _write.load(await read_json(request))
+    outcome = await handler(WriteBatch(current_session(request), body["data"], body["mode"]))
+    return json_response({"status": "success", "written": outcome.written, "skipped": outcome.skipped})
+
+
+@routes.post("/api/read")
+@inject
+async def read(
+    request: web.Request, handler: ReadBatchHandler = Provide[Container.read_batch]
+) -> web.Response:
+    body = _keys.load(await read_json(request))
+    result = await handler(ReadBatch(current_session(request), body["keys"]))
+    return json_response({"data": result.found, "not_found": result.not_found})
+
+
+@routes.post("/api/delete")
+@inject
+async def delete(
+    request: web.Request, handler: DeleteBatchHandler = Provide[Container.delete_batch]
+) -> web.Response:
+    body = _keys.load(await read_json(request))
+    deleted = await handler(DeleteBatch(current_session(request), body["keys"]))
+    return json_response({"status": "success", "deleted": deleted})
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest("invalid_cursor", "after must be a cursor returned in `next`") from None
+
+
+@routes.get("/api/keys")
+@inject
+async def list_keys(
+    request: web.Request, handler: ListKeysHandler = Provide[Container.list_keys]
+) -> web.Response:
+    query = _list.load(dict(request.query))
+    after = decode_cursor(query["after"]) if query["after"] else None
+    page = await handler(ListKeys(current_session(request), query["prefix"], after, query["limit"]))
+    next_cursor = encode_cursor(page.keys[-1]) if page.has_more and page.keys else None
+    return json_response({"keys": page.keys, "next": next_cursor})

@@ -1,0 +1,113 @@
+from typing import Any
+
+from aiohttp import web
+from dependency_injector.wiring import Provide, inject
+
+from application.ports import IssuedToken
+from application.users.commands import DeleteAccount, GetProfile, Login, Logout, RegisterUser, UpdateProfile
+from application.users.delete_account import DeleteAccountHandler
+from application.users.login import LoginHandler
+from application.users.logout import LogoutHandler
+from application.users.profile import GetProfileHandler, UpdateProfileHandler
+from application.users.register import RegisterUserHandler
+from domain.users import User
+from presentation.container import Container
+from presentation.http.auth import current_session
+from presentation.http.json import json_response, read_json
+from presentation.http.problems import BadRequest
+from presentation.http.schemas import LoginRequest, RegisterRequest, UpdateProfileRequest
+
+routes = web.RouteTableDef()
+_register = RegisterRequest()
+_login = LoginRequest()
+_update = UpdateProfileRequest()
+
+
+def profile_body(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "email": user.profile.email,
+        "first_name": user.profile.first_name,
+        "last_name": user.profile.last_name,
+        "created_at": user.created_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": user.updated_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def token_body(token: IssuedToken) -> dict[str, Any]:
+    return {
+        "token": token.token,
+        "access_token": token.token,
+        "token_type": "bearer",
+        "expires_in": token.expires_in,
+    }
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+@routes.post("/api/register")
+@inject
+async def register(
+    request: web.Request, handler: RegisterUserHandler = Provide[Container.register_user]
+) -> web.Response:
+    body = _register.load(await read_json(request))
+    result = await handler(RegisterUser(**body))
+    return json_response({
+        "status": "User created successfully",
+        "user": profile_body(result.user),
+        **token_body(result.token),
+    })
+
+
+@routes.post("/api/login")
+@inject
+async def login(request: web.Request, handler: LoginHandler = Provide[Container.login]) -> web.Response:
+    body = _login.load(await read_json(request))
+    token = await handler(Login(body["username"], body["password"], client_address(request)))
+    return json_response(token_body(token))
+
+
+@routes.post("/api/logout")
+@inject
+async def logout(request: web.Request, handler: LogoutHandler = Provide[Container.logout]) -> web.Response:
+    await handler(Logout(current_session(request)))
+    return web.Response(status=204)
+
+
+@routes.get("/api/users/me")
+@inject
+async def get_me(
+    request: web.Request, handler: GetProfileHandler = Provide[Container.get_profile]
+) -> web.Response:
+    user = await handler(GetProfile(current_session(request)))
+    return json_response(profile_body(user))
+
+
+@inject
+async def update_me(
+    request: web.Request, handler: UpdateProfileHandler = Provide[Container.update_profile]
+) -> web.Response:
+    body = _update.load(await read_json(request))
+    if not body:
+        raise BadRequest("nothing_to_update", "send at least one of email, first_name, last_name, password")
+    command = UpdateProfile(session=current_session(request), fields=frozenset(body), **body)
+    result = await handler(command)
+    response = profile_body(result.user)
+    if result.token is not None:
+        response.update(token_body(result.token))
+    return json_response(response)
+
+
+routes.patch("/api/users/me")(update_me)
+routes.put("/api/users/me")(update_me)
+
+
+@routes.delete("/api/users/me")
+@inject
+async def delete_me(
+    request: web.Request, handler: DeleteAccountHandler = Provide[Container.delete_account]
+) -> web.Response:
+    await handler(DeleteAccount(current_session(request)))
+    return web.Response(status=204)
