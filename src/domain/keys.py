@@ -1,6 +1,6 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from domain.errors import BatchTooLarge, InvalidKey, InvalidValue
@@ -8,7 +8,7 @@ from domain.errors import BatchTooLarge, InvalidKey, InvalidValue
 JsonValue = Any
 
 
-class WriteMode(str, Enum):
+class WriteMode(StrEnum):
     UPSERT = "upsert"
     INSERT = "insert"
 
@@ -44,7 +44,9 @@ class BatchLimits:
 
     def check_encoded_size(self, key: str, size: int) -> None:
         if size > self.max_value_bytes:
-            raise InvalidValue(key, f"{size} bytes encoded, over the limit of {self.max_value_bytes}")
+            raise InvalidValue(
+                key, f"{size} bytes encoded, over the limit of {self.max_value_bytes}"
+            )
 
     def check_items(self, items: Mapping[str, JsonValue]) -> None:
         self.check_batch_size(len(items), "data")

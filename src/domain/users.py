@@ -7,7 +7,9 @@ from domain.errors import InvalidField
 UserId = int
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+")
+_EMAIL = re.compile(
+    r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+"
+)
 _PERSON_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '\-])*", re.UNICODE)
 _SPECIAL = re.compile(r"[^A-Za-z0-9]")
 

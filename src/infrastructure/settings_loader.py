@@ -34,30 +34,48 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tarantool=TarantoolAddress.parse(uri, "KV_TARANTOOL_URI") if uri else None,
         tarantool_user=read.raw("KV_TARANTOOL_USER") or None,
         tarantool_password=read.raw("KV_TARANTOOL_PASSWORD") or None,
-        replicas=read.get("KV_TARANTOOL_REPLICA_URIS", (), _replicas, "expected host:port[,host:port...]"),
+        replicas=read.get(
+            "KV_TARANTOOL_REPLICA_URIS", (), _replicas, "expected host:port[,host:port...]"
+        ),
         read_from_replicas=read.boolean("KV_READ_FROM_REPLICAS", False),
         jwt_secret=read.get("KV_JWT_SECRET", None, _secret, "too short"),
         token_ttl=read.integer("KV_TOKEN_TTL", defaults.token_ttl, 10, 30 * 24 * 3600),
         bootstrap_user=read.get("KV_BOOTSTRAP_USER", None, _bootstrap, "expected name:password"),
-        log_level=read.choice("KV_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, upper=True),
+        log_level=read.choice(
+            "KV_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, upper=True
+        ),
         log_format=read.choice("KV_LOG_FORMAT", "json", {"json", "text"}),
         access_log=read.boolean("KV_ACCESS_LOG", False),
         password_composition=read.boolean("KV_PASSWORD_COMPOSITION", False),
-        argon2_memory_kib=read.integer("KV_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib, 8, 4 * 1024 * 1024),
+        argon2_memory_kib=read.integer(
+            "KV_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib, 8, 4 * 1024 * 1024
+        ),
         argon2_time_cost=read.integer("KV_ARGON2_TIME_COST", defaults.argon2_time_cost, 1, 100),
-        argon2_parallelism=read.integer("KV_ARGON2_PARALLELISM", defaults.argon2_parallelism, 1, 64),
+        argon2_parallelism=read.integer(
+            "KV_ARGON2_PARALLELISM", defaults.argon2_parallelism, 1, 64
+        ),
         hash_workers=read.integer("KV_HASH_WORKERS", defaults.hash_workers, 1, 64),
-        login_max_failures=read.integer("KV_LOGIN_MAX_FAILURES", defaults.login_max_failures, 1, 1_000_000),
+        login_max_failures=read.integer(
+            "KV_LOGIN_MAX_FAILURES", defaults.login_max_failures, 1, 1_000_000
+        ),
         login_window=read.integer("KV_LOGIN_WINDOW", defaults.login_window, 1, 7 * 24 * 3600),
         max_items=read.integer("KV_MAX_ITEMS", defaults.max_items, 1, 1_000_000),
-        max_value_bytes=read.integer("KV_MAX_VALUE_BYTES", defaults.max_value_bytes, 16, 512 * 1024 * 1024),
+        max_value_bytes=read.integer(
+            "KV_MAX_VALUE_BYTES", defaults.max_value_bytes, 16, 512 * 1024 * 1024
+        ),
         max_body_bytes=read.integer("KV_MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 2**31),
         max_depth=read.integer("KV_MAX_DEPTH", defaults.max_depth, 1, 500),
-        connect_timeout=read.number("KV_TARANTOOL_CONNECT_TIMEOUT", defaults.connect_timeout, 0.1, 600),
-        request_timeout=read.number("KV_TARANTOOL_REQUEST_TIMEOUT", defaults.request_timeout, 0.1, 600),
+        connect_timeout=read.number(
+            "KV_TARANTOOL_CONNECT_TIMEOUT", defaults.connect_timeout, 0.1, 600
+        ),
+        request_timeout=read.number(
+            "KV_TARANTOOL_REQUEST_TIMEOUT", defaults.request_timeout, 0.1, 600
+        ),
         shutdown_timeout=read.number("KV_SHUTDOWN_TIMEOUT", defaults.shutdown_timeout, 0, 3600),
         wal_mode=read.choice("KV_WAL_MODE", "write", {"write", "fsync"}),
-        tarantool_memory_mb=read.integer("KV_TARANTOOL_MEMORY_MB", defaults.tarantool_memory_mb, 64, 1024 * 1024),
+        tarantool_memory_mb=read.integer(
+            "KV_TARANTOOL_MEMORY_MB", defaults.tarantool_memory_mb, 64, 1024 * 1024
+        ),
         tarantool_binary=read.raw("KV_TARANTOOL_BINARY") or defaults.tarantool_binary,
         migrations_dir=Path(read.raw("KV_MIGRATIONS_DIR") or defaults.migrations_dir),
     )

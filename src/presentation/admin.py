@@ -16,7 +16,8 @@ async def connected_storage(settings: Settings) -> AsyncIterator[Storage]:
         await storage.managed.start()
     try:
         if not await storage.primary.wait_connected(max(settings.connect_timeout, 15.0)):
-            raise StartupError(f"cannot reach tarantool at {storage.primary.address.host}:{storage.primary.address.port}")
+            address = storage.primary.address
+            raise StartupError(f"cannot reach tarantool at {address.host}:{address.port}")
         yield storage
     finally:
         await storage.stop()
@@ -30,7 +31,7 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{'applied' if applied else 'pending'}  {name}")
             return 0
         if args.command == "migrate":
-            applied = await runner.apply()
-            print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+            names = await runner.apply()
+            print(f"applied {len(names)} migration(s)" + (": " + ", ".join(names) if names else ""))
             return 0
     return 2

@@ -16,7 +16,15 @@ from presentation.routes import kv, ops, users
 
 log = logging.getLogger("kv_api.app")
 CONTAINER = web.AppKey("container", Container)
-PUBLIC_PATHS = ("/api/register", "/api/login", "/health", "/ready", "/metrics", "/docs", "/openapi.json")
+PUBLIC_PATHS = (
+    "/api/register",
+    "/api/login",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+)
 PURGE_INTERVAL = 60.0
 
 warnings.filterwarnings("ignore", message="It is recommended to use web.RequestKey")

@@ -1,37 +1,17 @@
 import argparse
 import asyncio
-import logging
 import sys
-
-from aiohttp import web
 
 from infrastructure.settings import Settings, StartupError
 from infrastructure.settings_loader import load_settings
-from presentation.app import create_app
 from presentation.logs import configure_logging
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    app = create_app(settings)
-    loop = _new_loop()
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=settings.shutdown_timeout,
-        access_log=logging.getLogger("kv_api.access") if settings.access_log else None,
-        print=lambda text: logging.getLogger("kv_api").info(text.strip()),
-        loop=loop,
-    )
+    from presentation.server import run
+
+    run(settings, max(1, args.workers))
     return 0
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--workers", type=int, default=1, help="API processes sharing the port")
     migrate = commands.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("--status", action="store_true", help="list migrations and whether applied")
+    migrate.add_argument(
+        "--status", action="store_true", help="list migrations and whether applied"
+    )
     return parser
 
 

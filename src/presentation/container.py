@@ -4,7 +4,12 @@ from collections.abc import Iterator
 
 from dependency_injector import containers, providers
 
-from application.kv.handlers import DeleteBatchHandler, ListKeysHandler, ReadBatchHandler, WriteBatchHandler
+from application.kv.handlers import (
+    DeleteBatchHandler,
+    ListKeysHandler,
+    ReadBatchHandler,
+    WriteBatchHandler,
+)
 from application.users.delete_account import DeleteAccountHandler
 from application.users.ensure_user import EnsureUserHandler
 from application.users.login import LoginHandler
@@ -26,8 +31,10 @@ from infrastructure.tarantool.users import TarantoolUserRepository
 
 def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
     hasher = Argon2PasswordHasher(
-        settings.argon2_memory_kib, settings.argon2_time_cost,
-        settings.argon2_parallelism, settings.hash_workers,
+        settings.argon2_memory_kib,
+        settings.argon2_time_cost,
+        settings.argon2_parallelism,
+        settings.hash_workers,
     )
     try:
         yield hasher
@@ -42,7 +49,9 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     storage = providers.Singleton(Storage, settings)
-    jwt_secret = providers.Singleton(load_or_create_secret, settings.provided.jwt_secret, settings.provided.data_dir)
+    jwt_secret = providers.Singleton(
+        load_or_create_secret, settings.provided.jwt_secret, settings.provided.data_dir
+    )
 
     limits = providers.Singleton(
         BatchLimits,
@@ -50,7 +59,9 @@ class Container(containers.DeclarativeContainer):
         max_value_bytes=settings.provided.max_value_bytes,
         max_depth=settings.provided.max_depth,
     )
-    password_policy = providers.Singleton(PasswordPolicy, require_composition=settings.provided.password_composition)
+    password_policy = providers.Singleton(
+        PasswordPolicy, require_composition=settings.provided.password_composition
+    )
     clock = providers.Singleton(SystemClock)
     encoder = providers.Singleton(MsgpackValueEncoder)
     hasher = providers.Resource(_hasher_resource, settings)
@@ -61,17 +72,25 @@ class Container(containers.DeclarativeContainer):
     users = providers.Singleton(TarantoolUserRepository, storage.provided.primary)
     revocations = providers.Singleton(TarantoolTokenRevocations, storage.provided.primary)
     throttle = providers.Singleton(
-        TarantoolLoginThrottle, storage.provided.primary,
-        settings.provided.login_max_failures, settings.provided.login_window,
+        TarantoolLoginThrottle,
+        storage.provided.primary,
+        settings.provided.login_max_failures,
+        settings.provided.login_window,
     )
-    kv = providers.Singleton(TarantoolKeyValueRepository, storage.provided.primary, storage.provided.replicas)
+    kv = providers.Singleton(
+        TarantoolKeyValueRepository, storage.provided.primary, storage.provided.replicas
+    )
 
-    register_user = providers.Singleton(RegisterUserHandler, users, hasher, tokens, clock, password_policy)
+    register_user = providers.Singleton(
+        RegisterUserHandler, users, hasher, tokens, clock, password_policy
+    )
     ensure_user = providers.Singleton(EnsureUserHandler, users, hasher, clock, password_policy)
     login = providers.Singleton(LoginHandler, users, hasher, tokens, throttle, clock)
     logout = providers.Singleton(LogoutHandler, revocations)
     get_profile = providers.Singleton(GetProfileHandler, users)
-    update_profile = providers.Singleton(UpdateProfileHandler, users, hasher, tokens, clock, password_policy)
+    update_profile = providers.Singleton(
+        UpdateProfileHandler, users, hasher, tokens, clock, password_policy
+    )
     delete_account = providers.Singleton(DeleteAccountHandler, users)
 
     write_batch = providers.Singleton(WriteBatchHandler, kv, encoder, limits)

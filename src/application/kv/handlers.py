@@ -8,7 +8,9 @@ from domain.keys import BatchLimits, JsonValue
 
 
 class WriteBatchHandler:
-    def __init__(self, repo: KeyValueRepository, encoder: ValueEncoder, limits: BatchLimits) -> None:
+    def __init__(
+        self, repo: KeyValueRepository, encoder: ValueEncoder, limits: BatchLimits
+    ) -> None:
         self._repo = repo
         self._encoder = encoder
         self._limits = limits

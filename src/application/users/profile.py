@@ -53,7 +53,9 @@ class UpdateProfileHandler:
             raise SessionExpired()
         profile = self._merged_profile(user.profile, command)
         new_hash = await self._new_password_hash(user, command)
-        change = ProfileChange(profile=profile, password_hash=new_hash, updated_at=self._clock.now())
+        change = ProfileChange(
+            profile=profile, password_hash=new_hash, updated_at=self._clock.now()
+        )
         updated = await self._users.update(command.session, change)
         if updated is None:
             raise SessionExpired()

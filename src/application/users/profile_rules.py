@@ -4,16 +4,11 @@ from domain.users import Email, PersonName, Profile
 
 def build_profile(email: str | None, first_name: str | None, last_name: str | None) -> Profile:
     problems: dict[str, list[str]] = {}
-    checks = [
-        ("email", email, lambda v: Email(v)),
-        ("first_name", first_name, lambda v: PersonName(v, "first_name")),
-        ("last_name", last_name, lambda v: PersonName(v, "last_name")),
-    ]
-    for field, value, check in checks:
+    for field, value in (("email", email), ("first_name", first_name), ("last_name", last_name)):
         if value is None:
             continue
         try:
-            check(value)
+            Email(value) if field == "email" else PersonName(value, field)
         except InvalidField as exc:
             problems[field] = exc.fields[next(iter(exc.fields))]
     if problems:

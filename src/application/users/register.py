@@ -1,7 +1,14 @@
 from dataclasses import dataclass
 
 from application.errors import UsernameTaken
-from application.ports import Clock, IssuedToken, NewUser, PasswordHasher, TokenIssuer, UserRepository
+from application.ports import (
+    Clock,
+    IssuedToken,
+    NewUser,
+    PasswordHasher,
+    TokenIssuer,
+    UserRepository,
+)
 from application.users.commands import RegisterUser
 from application.users.profile_rules import build_profile
 from domain.errors import InvalidField

@@ -30,7 +30,9 @@ class JwtTokenIssuer:
             "exp": now + self._ttl,
             "iss": self._issuer,
         }
-        return IssuedToken(token=jwt.encode(claims, self._secret, algorithm=ALGORITHM), expires_in=self._ttl)
+        return IssuedToken(
+            token=jwt.encode(claims, self._secret, algorithm=ALGORITHM), expires_in=self._ttl
+        )
 
 
 def session_from_claims(claims: dict[str, Any]) -> Session:

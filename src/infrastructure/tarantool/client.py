@@ -113,9 +113,10 @@ class TarantoolClient:
 
 
 def _translate(exc: TarantoolDatabaseError) -> Exception:
-    if exc.code in _REJECTED_CODES:
+    code: int = exc.code
+    if code in _REJECTED_CODES:
         return StorageRejected("the store refused the batch: a tuple exceeds its size limit")
-    if exc.code in _UNAVAILABLE_CODES:
+    if code in _UNAVAILABLE_CODES:
         log.warning("storage not ready: %s", exc.message)
         return StorageUnavailable()
-    return exc
+    return exc  # type: ignore[no-any-return]

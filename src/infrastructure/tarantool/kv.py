@@ -64,7 +64,7 @@ class TarantoolKeyValueRepository:
             if replica.connected:
                 try:
                     result = await replica.call(function, args)
-                except Exception:  # noqa: BLE001 - any replica trouble falls back to the primary
+                except Exception:
                     continue
                 if result is not None:
                     return result

@@ -12,7 +12,9 @@ _NAME = re.compile(r"^(\d{3,})_[a-z0-9_]+\.lua$")
 _APPLY = """
 local name, source = ...
 local fiber = require('fiber')
-if rawget(_G, '__kv_migration_lock') == nil then rawset(_G, '__kv_migration_lock', fiber.channel(1)) end
+if rawget(_G, '__kv_migration_lock') == nil then
+    rawset(_G, '__kv_migration_lock', fiber.channel(1))
+end
 local lock = rawget(_G, '__kv_migration_lock')
 lock:put(true)
 local ok, result = pcall(function()

@@ -17,23 +17,31 @@ class Storage:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self.managed = ManagedTarantool(settings) if settings.embedded else None
+        address, user, password = (
+            settings.tarantool,
+            settings.tarantool_user,
+            settings.tarantool_password,
+        )
         if self.managed is not None:
             creds = self.managed.credentials
             address, user, password = creds.address, creds.user, creds.password
-        else:
-            assert settings.tarantool is not None
-            address = settings.tarantool
-            user, password = settings.tarantool_user, settings.tarantool_password
+        assert address is not None
         self.primary = self._client(address, user, password)
-        self.replicas = [
-            self._client(a, settings.tarantool_user, settings.tarantool_password)
-            for a in settings.replicas
-        ] if settings.read_from_replicas else []
+        self.replicas = (
+            [
+                self._client(a, settings.tarantool_user, settings.tarantool_password)
+                for a in settings.replicas
+            ]
+            if settings.read_from_replicas
+            else []
+        )
         self.migrated = False
         self._bootstrap: asyncio.Task[None] | None = None
         self._hooks: list[ReadyHook] = []
 
-    def _client(self, address: TarantoolAddress, user: str | None, password: str | None) -> TarantoolClient:
+    def _client(
+        self, address: TarantoolAddress, user: str | None, password: str | None
+    ) -> TarantoolClient:
         s = self._settings
         return TarantoolClient(address, user, password, s.connect_timeout, s.request_timeout)
 
@@ -54,7 +62,10 @@ class Storage:
                     "the managed tarantool did not come up; see tarantool.log and stderr.log "
                     f"in {self.managed.work_dir}"
                 ) from None
-            log.warning("tarantool at %s is not reachable yet; serving 503 until it is", self.primary.address)
+            log.warning(
+                "tarantool at %s is not reachable yet; serving 503 until it is",
+                self.primary.address,
+            )
 
     async def _prepare(self) -> None:
         await self.primary.wait_connected(float("inf"))
@@ -68,7 +79,10 @@ class Storage:
                 log.exception("schema bootstrap failed; retrying")
                 await asyncio.sleep(1.0)
         self.migrated = True
-        log.info("storage ready", extra={"tarantool": f"{self.primary.address.host}:{self.primary.address.port}"})
+        log.info(
+            "storage ready",
+            extra={"tarantool": f"{self.primary.address.host}:{self.primary.address.port}"},
+        )
 
     async def ready(self, timeout: float = 1.0) -> bool:
         return self.migrated and await self.primary.ping(timeout)

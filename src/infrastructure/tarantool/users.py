@@ -56,7 +56,13 @@ class TarantoolUserRepository:
 
     async def update(self, session: Session, change: ProfileChange) -> User | None:
         p = change.profile
-        args = [p.email, p.first_name, p.last_name, change.password_hash, change.updated_at.timestamp()]
+        args = [
+            p.email,
+            p.first_name,
+            p.last_name,
+            change.password_hash,
+            change.updated_at.timestamp(),
+        ]
         row = await self._client.call("kv_user_update", _session_args(session) + args)
         return None if row is None else user_from_tuple(row)
 

@@ -54,7 +54,9 @@ def error_response(
 
 def _from_http(exc: web.HTTPException) -> web.Response:
     code = _HTTP_CODES.get(exc.status, "http_error")
-    message = exc.reason if exc.status != 413 else "request body is larger than the configured limit"
+    message = (
+        exc.reason if exc.status != 413 else "request body is larger than the configured limit"
+    )
     headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
     if exc.status == 401:
         headers.update(AUTH_HEADERS)
@@ -110,8 +112,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ValidationError as exc:
         return _from_validation(exc)
     except BadRequest as exc:
-        extra = {"fields": exc.fields} if exc.fields else {}
-        return error_response(exc.status, exc.code, exc.message, **extra)
+        if exc.fields:
+            return error_response(exc.status, exc.code, exc.message, fields=exc.fields)
+        return error_response(exc.status, exc.code, exc.message)
     except Exception:
         log.exception("unhandled error")
         return error_response(500, "internal_error", "internal server error")

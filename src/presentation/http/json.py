@@ -28,10 +28,10 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest("invalid_json", f"the request body is not valid JSON: {exc}") from None
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(data), status=status, content_type=JSON, headers=headers
-    )
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=JSON, headers=headers)
 
 
 async def read_json(request: web.Request) -> Any:

@@ -10,7 +10,7 @@ _USERNAME = r"^[A-Za-z0-9_.\-]{2,64}$"
 _NAME_HELP = "1-64 characters: letters, spaces, '-' and '''"
 
 
-class KeyValueMap(fields.Field):
+class KeyValueMap(fields.Field):  # type: ignore[type-arg]
     """A JSON object of key -> any JSON value, checked in one pass (no field object per pair)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
@@ -21,7 +21,7 @@ class KeyValueMap(fields.Field):
         return value
 
 
-class KeyList(fields.Field):
+class KeyList(fields.Field):  # type: ignore[type-arg]
     """A non-empty JSON array of strings, checked in one pass."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
@@ -46,51 +46,86 @@ class _Lenient(Schema):
 
 
 class RegisterRequest(_Lenient):
-    username = fields.String(required=True, validate=validate.Regexp(_USERNAME),
-                             metadata={"example": "new_user"})
-    password = fields.String(required=True, validate=validate.Length(min=8, max=128),
-                             metadata={"example": "new_password"})
-    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=254),
-                          metadata={"format": "email", "example": "user@example.com"})
-    first_name = fields.String(load_default=None, allow_none=True,
-                               validate=validate.Length(min=1, max=64),
-                               metadata={"description": _NAME_HELP})
-    last_name = fields.String(load_default=None, allow_none=True,
-                              validate=validate.Length(min=1, max=64),
-                              metadata={"description": _NAME_HELP})
+    username = fields.String(
+        required=True, validate=validate.Regexp(_USERNAME), metadata={"example": "new_user"}
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=8, max=128),
+        metadata={"example": "new_password"},
+    )
+    email = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"format": "email", "example": "user@example.com"},
+    )
+    first_name = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": _NAME_HELP},
+    )
+    last_name = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": _NAME_HELP},
+    )
 
 
 class LoginRequest(_Lenient):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=256),
-                             metadata={"example": "new_user"})
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
-                             metadata={"example": "new_password"})
+    username = fields.String(
+        required=True, validate=validate.Length(min=1, max=256), metadata={"example": "new_user"}
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1024),
+        metadata={"example": "new_password"},
+    )
 
 
 class UpdateProfileRequest(_Strict):
-    email = fields.String(allow_none=True, validate=validate.Length(max=254),
-                          metadata={"format": "email"})
+    email = fields.String(
+        allow_none=True, validate=validate.Length(max=254), metadata={"format": "email"}
+    )
     first_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
     last_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(validate=validate.Length(min=8, max=128),
-                             metadata={"description": "new password; needs current_password"})
+    password = fields.String(
+        validate=validate.Length(min=8, max=128),
+        metadata={"description": "new password; needs current_password"},
+    )
     current_password = fields.String(validate=validate.Length(min=1, max=1024))
 
 
 class WriteRequest(_Lenient):
-    data = KeyValueMap(required=True, metadata={
-        "type": "object", "minProperties": 1, "additionalProperties": {},
-        "example": {"key1": "value1", "key2": "value2", "key3": 1},
-    })
-    mode = fields.Enum(WriteMode, by_value=True, load_default=WriteMode.UPSERT,
-                       metadata={"description": "upsert overwrites; insert keeps existing keys"})
+    data = KeyValueMap(
+        required=True,
+        metadata={
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {},
+            "example": {"key1": "value1", "key2": "value2", "key3": 1},
+        },
+    )
+    mode = fields.Enum(
+        WriteMode,
+        by_value=True,
+        load_default=WriteMode.UPSERT,
+        metadata={"description": "upsert overwrites; insert keeps existing keys"},
+    )
 
 
 class KeysRequest(_Lenient):
-    keys = KeyList(required=True, metadata={
-        "type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
-        "example": ["key1", "key2", "key3"],
-    })
+    keys = KeyList(
+        required=True,
+        metadata={
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "minLength": 1},
+            "example": ["key1", "key2", "key3"],
+        },
+    )
 
 
 class ListKeysQuery(_Lenient):

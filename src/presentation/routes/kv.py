@@ -5,7 +5,12 @@ from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
 from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
-from application.kv.handlers import DeleteBatchHandler, ListKeysHandler, ReadBatchHandler, WriteBatchHandler
+from application.kv.handlers import (
+    DeleteBatchHandler,
+    ListKeysHandler,
+    ReadBatchHandler,
+    WriteBatchHandler,
+)
 from presentation.container import Container
 from presentation.http.auth import current_session
 from presentation.http.json import json_response, read_json
@@ -25,7 +30,9 @@ async def write(
 ) -> web.Response:
     body = _write.load(await read_json(request))
     outcome = await handler(WriteBatch(current_session(request), body["data"], body["mode"]))
-    return json_response({"status": "success", "written": outcome.written, "skipped": outcome.skipped})
+    return json_response(
+        {"status": "success", "written": outcome.written, "skipped": outcome.skipped}
+    )
 
 
 @routes.post("/api/read")

@@ -15,11 +15,16 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/ready")
 @inject
-async def ready(request: web.Request, storage: Storage = Provide[Container.storage]) -> web.Response:
+async def ready(
+    request: web.Request, storage: Storage = Provide[Container.storage]
+) -> web.Response:
     if await storage.ready():
         return json_response({"status": "ready"})
     return json_response(
-        {"status": "unavailable", "error": {"code": "storage_unavailable", "message": "tarantool is not answering"}},
+        {
+            "status": "unavailable",
+            "error": {"code": "storage_unavailable", "message": "tarantool is not answering"},
+        },
         status=503,
         headers={"Retry-After": "1"},
     )

@@ -4,7 +4,14 @@ from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
 from application.ports import IssuedToken
-from application.users.commands import DeleteAccount, GetProfile, Login, Logout, RegisterUser, UpdateProfile
+from application.users.commands import (
+    DeleteAccount,
+    GetProfile,
+    Login,
+    Logout,
+    RegisterUser,
+    UpdateProfile,
+)
 from application.users.delete_account import DeleteAccountHandler
 from application.users.login import LoginHandler
 from application.users.logout import LogoutHandler
@@ -54,16 +61,20 @@ async def register(
 ) -> web.Response:
     body = _register.load(await read_json(request))
     result = await handler(RegisterUser(**body))
-    return json_response({
-        "status": "User created successfully",
-        "user": profile_body(result.user),
-        **token_body(result.token),
-    })
+    return json_response(
+        {
+            "status": "User created successfully",
+            "user": profile_body(result.user),
+            **token_body(result.token),
+        }
+    )
 
 
 @routes.post("/api/login")
 @inject
-async def login(request: web.Request, handler: LoginHandler = Provide[Container.login]) -> web.Response:
+async def login(
+    request: web.Request, handler: LoginHandler = Provide[Container.login]
+) -> web.Response:
     body = _login.load(await read_json(request))
     token = await handler(Login(body["username"], body["password"], client_address(request)))
     return json_response(token_body(token))
@@ -71,7 +82,9 @@ async def login(request: web.Request, handler: LoginHandler = Provide[Container.
 
 @routes.post("/api/logout")
 @inject
-async def logout(request: web.Request, handler: LogoutHandler = Provide[Container.logout]) -> web.Response:
+async def logout(
+    request: web.Request, handler: LogoutHandler = Provide[Container.logout]
+) -> web.Response:
     await handler(Logout(current_session(request)))
     return web.Response(status=204)
 
@@ -91,7 +104,9 @@ async def update_me(
 ) -> web.Response:
     body = _update.load(await read_json(request))
     if not body:
-        raise BadRequest("nothing_to_update", "send at least one of email, first_name, last_name, password")
+        raise BadRequest(
+            "nothing_to_update", "send at least one of email, first_name, last_name, password"
+        )
     command = UpdateProfile(session=current_session(request), fields=frozenset(body), **body)
     result = await handler(command)
     response = profile_body(result.user)

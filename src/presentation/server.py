@@ -1,0 +1,137 @@
+"""Process model: one API process, or a supervisor with N workers sharing the port."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from infrastructure.security.tokens import load_or_create_secret
+from infrastructure.settings import Settings, StartupError
+from infrastructure.tarantool.client import TarantoolClient
+from infrastructure.tarantool.managed import ManagedTarantool
+from presentation.app import create_app
+
+log = logging.getLogger("kv_api.server")
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
+    stop = _stop_event()
+    access_log = logging.getLogger("kv_api.access") if settings.access_log else None
+    runner = web.AppRunner(create_app(settings), access_log=access_log, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(
+            runner,
+            settings.host,
+            settings.port,
+            shutdown_timeout=settings.shutdown_timeout,
+            reuse_port=reuse_port,
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+            ) from None
+        log.info(
+            "serving on http://%s:%s", settings.host, settings.port, extra={"pid": os.getpid()}
+        )
+        await stop.wait()
+        log.info("shutting down: finishing in-flight requests")
+    finally:
+        await runner.cleanup()
+    log.info("stopped")
+
+
+async def supervise_workers(settings: Settings, workers: int) -> None:
+    stop = _stop_event()
+    env = dict(os.environ, KV_WORKER="1")
+    env["KV_JWT_SECRET"] = load_or_create_secret(settings.jwt_secret, settings.data_dir)
+    managed = ManagedTarantool(settings) if settings.embedded else None
+    if managed is not None:
+        await managed.start()
+        creds = managed.credentials
+        env.update(
+            KV_TARANTOOL_URI=f"{creds.address.host}:{creds.address.port}",
+            KV_TARANTOOL_USER=creds.user,
+            KV_TARANTOOL_PASSWORD=creds.password,
+        )
+    procs = [await _spawn_worker(env) for _ in range(workers)]
+    watchers = [asyncio.create_task(_keep_alive(i, procs, env, stop)) for i in range(workers)]
+    await stop.wait()
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+    await asyncio.gather(*(p.wait() for p in procs))
+    for watcher in watchers:
+        watcher.cancel()
+    if managed is not None:
+        await _checkpoint(managed)
+        await managed.stop()
+
+
+async def _spawn_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "presentation.cli", "serve", env=env
+    )
+
+
+async def _keep_alive(
+    index: int, procs: list[asyncio.subprocess.Process], env: dict[str, str], stop: asyncio.Event
+) -> None:
+    delay = 0.5
+    while True:
+        started = asyncio.get_running_loop().time()
+        code = await procs[index].wait()
+        if stop.is_set():
+            return
+        if asyncio.get_running_loop().time() - started > 30:
+            delay = 0.5
+        log.error("worker %s exited with %s; restarting in %.1fs", procs[index].pid, code, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
+        procs[index] = await _spawn_worker(env)
+
+
+async def _checkpoint(managed: ManagedTarantool) -> None:
+    creds = managed.credentials
+    client = TarantoolClient(creds.address, creds.user, creds.password, 3.0, 30.0)
+    if await client.wait_connected(3.0):
+        with contextlib.suppress(Exception):
+            await client.eval("box.snapshot()", [])
+    await client.close()
+
+
+def run(settings: Settings, workers: int) -> None:
+    worker = os.environ.get("KV_WORKER") == "1"
+    main = (
+        supervise_workers(settings, workers)
+        if workers > 1 and not worker
+        else serve_app(settings, worker)
+    )
+    loop = new_event_loop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

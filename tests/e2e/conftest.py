@@ -1,0 +1,54 @@
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from infrastructure.settings import Settings
+from presentation.app import create_app
+from tests.conftest import unique_name
+
+PASSWORD = "correct-horse-9"
+Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def api(aiohttp_client: Any, make_settings: Callable[..., Settings]) -> Client:
+    return await aiohttp_client(create_app(make_settings()))
+
+
+@pytest.fixture
+def make_api(
+    aiohttp_client: Any, make_settings: Callable[..., Settings]
+) -> Callable[..., Awaitable[Client]]:
+    async def make(**overrides: Any) -> Client:
+        return await aiohttp_client(create_app(make_settings(**overrides)))
+
+    return make
+
+
+async def register(
+    api: Client, username: str | None = None, password: str = PASSWORD, **extra: Any
+) -> dict[str, Any]:
+    username = username or unique_name()
+    resp = await api.post(
+        "/api/register", json={"username": username, "password": password, **extra}
+    )
+    assert resp.status == 200, await resp.text()
+    body: dict[str, Any] = await resp.json()
+    body["username"] = username
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def user(api: Client) -> dict[str, Any]:
+    return await register(api)
+
+
+@pytest.fixture
+def auth(user: dict[str, Any]) -> dict[str, str]:
+    return bearer(user["token"])
