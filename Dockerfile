@@ -1,0 +1,29 @@
+# API image. Tarantool runs in its own container (see docker-compose.yml).
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+# asynctnt and argon2-cffi ship manylinux wheels; gcc is only a fallback for missing wheels.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    KV_HOST=0.0.0.0 \
+    KV_PORT=8080 \
+    KV_DATA_DIR=/var/lib/kv-api \
+    KV_MIGRATIONS_DIR=/app/migrations
+RUN useradd --system --uid 10001 --home /var/lib/kv-api kvapi \
+    && mkdir -p /var/lib/kv-api && chown kvapi /var/lib/kv-api
+COPY --from=build /opt/venv /opt/venv
+COPY migrations /app/migrations
+USER kvapi
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2).status == 200 else 1)"
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["kv-api"]
+CMD ["serve"]
