@@ -11,8 +11,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test lint typecheck unit bench soak clean system-deps browser-deps deps
 
+# Local convenience: seed 000's client logs in as admin/presale. Override or disable with
+# `make run KV_BOOTSTRAP_USER=` (empty) or your own name:password.
 run: deps
-	$(BIN)/kv-api serve
+	KV_BOOTSTRAP_USER="$${KV_BOOTSTRAP_USER-admin:presale}" $(BIN)/kv-api serve
 
 test: deps browser-deps lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
