@@ -31,7 +31,8 @@ class BatchLimits:
     def check_key(self, key: str) -> None:
         if not key:
             raise InvalidKey(key, "must not be empty")
-        if len(key) * 4 > self.max_key_bytes and _utf8_len(key) > self.max_key_bytes:
+        size = len(key) if key.isascii() else _utf8_len(key)
+        if size > self.max_key_bytes:
             raise InvalidKey(key, f"longer than {self.max_key_bytes} bytes of UTF-8")
 
     def check_keys(self, keys: Iterable[str]) -> None:

@@ -1,4 +1,5 @@
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -8,9 +9,9 @@ UserId = int
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
 _EMAIL = re.compile(
-    r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+"
+    r"[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+"
 )
-_PERSON_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '\-])*", re.UNICODE)
+_NAME_PUNCTUATION = frozenset(" '-")
 _SPECIAL = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -46,8 +47,15 @@ class PersonName:
     field: str = "name"
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.value) <= 64 or not _PERSON_NAME.fullmatch(self.value):
+        if not 1 <= len(self.value) <= 64 or not _is_person_name(self.value):
             raise _fail(self.field, "must be 1-64 characters of letters, spaces, '-' and '''")
+
+
+def _is_person_name(text: str) -> bool:
+    """Starts with a letter; then letters, their combining marks (NFD, Indic vowel signs), " '-"."""
+    if not unicodedata.category(text[0]).startswith("L"):
+        return False
+    return all(c in _NAME_PUNCTUATION or unicodedata.category(c)[0] in "LM" for c in text[1:])
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ class Settings:
     bootstrap_user: tuple[str, str] | None = None
     log_level: str = "INFO"
     log_format: str = "json"
-    access_log: bool = False
+    access_log: bool = True
     password_composition: bool = False
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
@@ -88,7 +88,9 @@ class _Reader:
         value = self._env.get(name)
         return value if value is None else value.strip()
 
-    def get(self, name: str, default: T, parse: Callable[[str], T], hint: str) -> T:
+    def get(
+        self, name: str, default: T, parse: Callable[[str], T], hint: str, secret: bool = False
+    ) -> T:
         value = self.raw(name)
         if value is None or value == "":
             return default
@@ -96,7 +98,8 @@ class _Reader:
             return parse(value)
         except (ValueError, SettingsError) as exc:
             detail = f" ({exc})" if isinstance(exc, SettingsError) else ""
-            raise SettingsError(f"{name}={value!r}: {hint}{detail}") from None
+            shown = "<hidden>" if secret else repr(value)
+            raise SettingsError(f"{name}={shown}: {hint}{detail}") from None
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         def parse(text: str) -> int:

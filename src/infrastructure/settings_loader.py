@@ -1,6 +1,7 @@
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from infrastructure.settings import Settings, SettingsError, TarantoolAddress, _Reader
 
@@ -23,6 +24,15 @@ def _replicas(text: str) -> tuple[TarantoolAddress, ...]:
     return tuple(TarantoolAddress.parse(p, "KV_TARANTOOL_REPLICA_URIS") for p in parts)
 
 
+def _uri_part(uri: str | None, part: str) -> str | None:
+    """`user:password@host:port` also works; the separate variables win."""
+    if not uri or "@" not in uri:
+        return None
+    parts = urlsplit(uri if "://" in uri else "tcp://" + uri)
+    value = getattr(parts, part)
+    return unquote(value) if value else None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     read = _Reader(os.environ if env is None else env)
     uri = read.raw("KV_TARANTOOL_URI")
@@ -32,20 +42,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=read.integer("KV_PORT", defaults.port, 0, 65535),
         data_dir=Path(read.raw("KV_DATA_DIR") or defaults.data_dir),
         tarantool=TarantoolAddress.parse(uri, "KV_TARANTOOL_URI") if uri else None,
-        tarantool_user=read.raw("KV_TARANTOOL_USER") or None,
-        tarantool_password=read.raw("KV_TARANTOOL_PASSWORD") or None,
+        tarantool_user=read.raw("KV_TARANTOOL_USER") or _uri_part(uri, "username"),
+        tarantool_password=read.raw("KV_TARANTOOL_PASSWORD") or _uri_part(uri, "password"),
         replicas=read.get(
             "KV_TARANTOOL_REPLICA_URIS", (), _replicas, "expected host:port[,host:port...]"
         ),
         read_from_replicas=read.boolean("KV_READ_FROM_REPLICAS", False),
-        jwt_secret=read.get("KV_JWT_SECRET", None, _secret, "too short"),
+        jwt_secret=read.get("KV_JWT_SECRET", None, _secret, "too short", secret=True),
         token_ttl=read.integer("KV_TOKEN_TTL", defaults.token_ttl, 10, 30 * 24 * 3600),
-        bootstrap_user=read.get("KV_BOOTSTRAP_USER", None, _bootstrap, "expected name:password"),
+        bootstrap_user=read.get(
+            "KV_BOOTSTRAP_USER", None, _bootstrap, "expected name:password", secret=True
+        ),
         log_level=read.choice(
             "KV_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, upper=True
         ),
         log_format=read.choice("KV_LOG_FORMAT", "json", {"json", "text"}),
-        access_log=read.boolean("KV_ACCESS_LOG", False),
+        access_log=read.boolean("KV_ACCESS_LOG", defaults.access_log),
         password_composition=read.boolean("KV_PASSWORD_COMPOSITION", False),
         argon2_memory_kib=read.integer(
             "KV_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib, 8, 4 * 1024 * 1024

@@ -1,0 +1,304 @@
+"""In-memory stand-ins for every port in application.ports; they mirror the Lua functions."""
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import msgpack
+
+from application.ports import (
+    IssuedToken,
+    KeyPage,
+    NewUser,
+    ProfileChange,
+    Session,
+    WriteOutcome,
+)
+from domain.keys import JsonValue, WriteMode
+from domain.users import Profile, User, UserId
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeDatabase:
+    """State shared by the fake repositories, as one Tarantool instance is in production."""
+
+    users: dict[UserId, User] = field(default_factory=dict)
+    revoked: dict[str, int] = field(default_factory=dict)
+    data: dict[UserId, dict[str, bytes]] = field(default_factory=dict)
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def session_user(self, session: Session) -> User | None:
+        user = self.users.get(session.user_id)
+        if user is None or user.token_version != session.token_version:
+            return None
+        if session.token_id in self.revoked:
+            return None
+        return user
+
+    def by_normalized(self, username_normalized: str) -> User | None:
+        for user in self.users.values():
+            if user.username.casefold() == username_normalized:
+                return user
+        return None
+
+    def remove_user(self, user_id: UserId) -> None:
+        del self.users[user_id]
+        self.data.pop(user_id, None)
+
+
+class FakeUserRepository:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self.rehashed: list[tuple[UserId, str]] = []
+
+    async def add(self, user: NewUser) -> User | None:
+        if self._db.by_normalized(user.username_normalized) is not None:
+            return None
+        created = User(
+            id=next(self._db.ids),
+            username=user.username,
+            password_hash=user.password_hash,
+            profile=user.profile,
+            created_at=user.created_at,
+            updated_at=user.created_at,
+        )
+        self._db.users[created.id] = created
+        return created
+
+    async def by_username(self, username_normalized: str) -> User | None:
+        return self._db.by_normalized(username_normalized)
+
+    async def by_session(self, session: Session) -> User | None:
+        return self._db.session_user(session)
+
+    async def update(self, session: Session, change: ProfileChange) -> User | None:
+        user = self._db.session_user(session)
+        if user is None:
+            return None
+        updated = user.with_profile(change.profile, change.updated_at)
+        if change.password_hash is not None:
+            updated = replace(
+                updated,
+                password_hash=change.password_hash,
+                token_version=user.token_version + 1,
+            )
+        self._db.users[user.id] = updated
+        return updated
+
+    async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
+        self.rehashed.append((user_id, password_hash))
+        user = self._db.users[user_id]
+        self._db.users[user_id] = replace(user, password_hash=password_hash)
+
+    async def delete(self, session: Session) -> bool:
+        if self._db.session_user(session) is None:
+            return False
+        self._db.remove_user(session.user_id)
+        return True
+
+    async def delete_by_username(self, username_normalized: str) -> bool:
+        user = self._db.by_normalized(username_normalized)
+        if user is None:
+            return False
+        self._db.remove_user(user.id)
+        return True
+
+    async def list_usernames(self, limit: int) -> list[str]:
+        names = sorted(self._db.users.values(), key=lambda u: u.username.casefold())
+        return [u.username for u in names[:limit]]
+
+
+class FakeTokenRevocations:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    async def revoke(self, session: Session) -> bool:
+        if self._db.session_user(session) is None:
+            return False
+        self._db.revoked[session.token_id] = session.expires_at
+        return True
+
+    async def purge_expired(self, now: int) -> int:
+        expired = [jti for jti, expires_at in self._db.revoked.items() if expires_at <= now]
+        for jti in expired:
+            del self._db.revoked[jti]
+        return len(expired)
+
+
+@dataclass
+class _Failures:
+    first_at: int
+    count: int
+
+
+class FakeLoginThrottle:
+    """Fixed window per scope, like kv_login_retry_after / kv_login_failed."""
+
+    def __init__(self, max_failures: int = 3, window: int = 900) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.failures: dict[str, _Failures] = {}
+        self.resets: list[str] = []
+
+    async def retry_after(self, scopes: Sequence[str], now: int) -> int:
+        wait = 0
+        for scope in scopes:
+            entry = self.failures.get(scope)
+            if entry and now - entry.first_at < self.window and entry.count >= self.max_failures:
+                wait = max(wait, entry.first_at + self.window - now)
+        return wait
+
+    async def record_failure(self, scopes: Sequence[str], now: int) -> None:
+        for scope in scopes:
+            entry = self.failures.get(scope)
+            if entry is None or now - entry.first_at >= self.window:
+                self.failures[scope] = _Failures(first_at=now, count=1)
+            else:
+                entry.count += 1
+
+    async def reset(self, scope: str) -> None:
+        self.resets.append(scope)
+        self.failures.pop(scope, None)
+
+
+class FakeKeyValueRepository:
+    """Stores the encoded bytes it is given and decodes them on read, as Tarantool does."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self.written: list[list[tuple[str, bytes]]] = []
+        self.read_requests: list[list[str]] = []
+        self.delete_requests: list[list[str]] = []
+        self.list_requests: list[tuple[str, str | None, int]] = []
+
+    def _space(self, session: Session) -> dict[str, bytes] | None:
+        if self._db.session_user(session) is None:
+            return None
+        return self._db.data.setdefault(session.user_id, {})
+
+    async def write(
+        self, session: Session, items: Sequence[tuple[str, bytes]], mode: WriteMode
+    ) -> WriteOutcome | None:
+        space = self._space(session)
+        if space is None:
+            return None
+        self.written.append(list(items))
+        skipped: list[str] = []
+        for key, packed in items:
+            if mode is WriteMode.INSERT and key in space:
+                skipped.append(key)
+            else:
+                space[key] = packed
+        return WriteOutcome(written=len(items) - len(skipped), skipped=skipped)
+
+    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue] | None:
+        space = self._space(session)
+        if space is None:
+            return None
+        self.read_requests.append(list(keys))
+        return {key: msgpack.unpackb(space[key], raw=False) for key in keys if key in space}
+
+    async def delete(self, session: Session, keys: Sequence[str]) -> int | None:
+        space = self._space(session)
+        if space is None:
+            return None
+        self.delete_requests.append(list(keys))
+        return sum(1 for key in keys if space.pop(key, None) is not None)
+
+    async def list_keys(
+        self, session: Session, prefix: str, after: str | None, limit: int
+    ) -> KeyPage | None:
+        space = self._space(session)
+        if space is None:
+            return None
+        self.list_requests.append((prefix, after, limit))
+        keys = sorted(k for k in space if k.startswith(prefix) and (after is None or k > after))
+        return KeyPage(keys=keys[:limit], has_more=len(keys) > limit)
+
+
+class FakePasswordHasher:
+    """Reversible: `fake$<cost>$<password>`; a hash made with another cost needs a rehash."""
+
+    def __init__(self, cost: int = 1) -> None:
+        self.cost = cost
+        self.hashed: list[str] = []
+        self.verified: list[str] = []
+        self.dummy_verified: list[str] = []
+
+    async def hash(self, password: str) -> str:
+        self.hashed.append(password)
+        return f"fake${self.cost}${password}"
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        self.verified.append(password)
+        scheme, _, rest = password_hash.partition("$")
+        _, _, stored = rest.partition("$")
+        return scheme == "fake" and stored == password
+
+    async def verify_dummy(self, password: str) -> None:
+        self.dummy_verified.append(password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith(f"fake${self.cost}$")
+
+
+class FakeTokenIssuer:
+    def __init__(self, ttl: int = 1800) -> None:
+        self.ttl = ttl
+        self.issued: list[User] = []
+
+    def issue(self, user: User) -> IssuedToken:
+        self.issued.append(user)
+        token = f"token-{user.id}-v{user.token_version}-{len(self.issued)}"
+        return IssuedToken(token=token, expires_in=self.ttl)
+
+
+class FakeClock:
+    def __init__(self, start: datetime = START) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+def session_of(user: User, token_id: str = "jti-1") -> Session:
+    """What a client holding a token issued for `user` in its current state presents."""
+    expires_at = int(START.timestamp()) + 1800
+    return Session(user.id, user.token_version, token_id, expires_at)
+
+
+@dataclass
+class FakeWorld:
+    """Every port wired to one FakeDatabase, plus helpers to arrange state directly."""
+
+    db: FakeDatabase = field(default_factory=FakeDatabase)
+    hasher: FakePasswordHasher = field(default_factory=FakePasswordHasher)
+    tokens: FakeTokenIssuer = field(default_factory=FakeTokenIssuer)
+    throttle: FakeLoginThrottle = field(default_factory=FakeLoginThrottle)
+    clock: FakeClock = field(default_factory=FakeClock)
+
+    def __post_init__(self) -> None:
+        self.users = FakeUserRepository(self.db)
+        self.revocations = FakeTokenRevocations(self.db)
+        self.kv = FakeKeyValueRepository(self.db)
+
+    async def add_user(self, username: str, password: str = "password-1") -> User:
+        new_user = NewUser(
+            username=username,
+            username_normalized=username.casefold(),
+            password_hash=await self.hasher.hash(password),
+            profile=Profile(),
+            created_at=self.clock.now(),
+        )
+        user = await self.users.add(new_user)
+        assert user is not None
+        return user
+
+    def user(self, user_id: UserId) -> User:
+        return self.db.users[user_id]

@@ -1,0 +1,206 @@
+from typing import Any
+
+import pytest
+
+from application.errors import SessionExpired
+from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
+from application.kv.handlers import (
+    DeleteBatchHandler,
+    ListKeysHandler,
+    ReadBatchHandler,
+    WriteBatchHandler,
+)
+from application.ports import Session
+from domain.errors import BatchTooLarge, InvalidKey, InvalidValue
+from domain.keys import BatchLimits, WriteMode
+from infrastructure.codec import MsgpackValueEncoder
+from tests.unit.fakes import FakeWorld, session_of
+
+LIMITS = BatchLimits(
+    max_items=5, max_value_bytes=64, max_depth=3, max_list_limit=50, default_list_limit=20
+)
+
+
+@pytest.fixture
+async def session(world: FakeWorld) -> Session:
+    return session_of(await world.add_user("alice"))
+
+
+async def write(
+    world: FakeWorld,
+    session: Session,
+    items: dict[str, Any],
+    mode: WriteMode = WriteMode.UPSERT,
+    limits: BatchLimits = LIMITS,
+) -> Any:
+    handler = WriteBatchHandler(world.kv, MsgpackValueEncoder(), limits)
+    return await handler(WriteBatch(session, items, mode))
+
+
+async def read(world: FakeWorld, session: Session, keys: list[str]) -> Any:
+    return await ReadBatchHandler(world.kv, LIMITS)(ReadBatch(session, keys))
+
+
+class TestWriteBatch:
+    async def test_values_round_trip_exactly(self, world: FakeWorld, session: Session) -> None:
+        items = {"f": 1.5, "n": None, "b": False, "o": {"z": 1, "a": [1, "x"]}, "i": -(2**63)}
+        outcome = await write(world, session, items)
+        assert (outcome.written, outcome.skipped) == (5, [])
+        found = (await read(world, session, list(items))).found
+        assert found == items
+        assert list(found["o"]) == ["z", "a"]
+
+    async def test_upsert_overwrites(self, world: FakeWorld, session: Session) -> None:
+        await write(world, session, {"k": 1})
+        assert (await write(world, session, {"k": 2})).written == 1
+        assert (await read(world, session, ["k"])).found == {"k": 2}
+
+    async def test_insert_skips_existing_keys(self, world: FakeWorld, session: Session) -> None:
+        await write(world, session, {"old": 1})
+        outcome = await write(world, session, {"new": 2, "old": 3}, WriteMode.INSERT)
+        assert (outcome.written, outcome.skipped) == (1, ["old"])
+        assert (await read(world, session, ["old", "new"])).found == {"old": 1, "new": 2}
+
+    @pytest.mark.parametrize("bad", [2**64, -(2**63) - 1, [1, {"x": 2**70}]])
+    async def test_integers_outside_64_bits_are_invalid(
+        self, world: FakeWorld, session: Session, bad: Any
+    ) -> None:
+        with pytest.raises(InvalidValue, match="64-bit") as exc:
+            await write(world, session, {"ok": 1, "big": bad})
+        assert exc.value.key == "big"
+        assert world.kv.written == []
+
+    async def test_largest_64_bit_integers_are_fine(
+        self, world: FakeWorld, session: Session
+    ) -> None:
+        await write(world, session, {"max": 2**64 - 1, "min": -(2**63)})
+        found = (await read(world, session, ["max", "min"])).found
+        assert found == {"max": 2**64 - 1, "min": -(2**63)}
+
+    @pytest.mark.parametrize("bad", ["\ud800", ["ok", "x\udfff"], {"\udc00": 1}])
+    async def test_lone_surrogates_are_invalid(
+        self, world: FakeWorld, session: Session, bad: Any
+    ) -> None:
+        with pytest.raises(InvalidValue, match="not valid Unicode") as exc:
+            await write(world, session, {"s": bad})
+        assert exc.value.key == "s"
+        assert world.kv.written == []
+
+    async def test_encoded_size_limit(self, world: FakeWorld, session: Session) -> None:
+        # str of 62 characters: 2-byte str8 header + 62 bytes = exactly 64
+        await write(world, session, {"edge": "x" * 62})
+        with pytest.raises(InvalidValue, match="65 bytes encoded") as exc:
+            await write(world, session, {"ok": 1, "over": "x" * 63})
+        assert exc.value.key == "over"
+        assert (await read(world, session, ["ok"])).not_found == ["ok"]
+
+    async def test_batch_and_key_limits(self, world: FakeWorld, session: Session) -> None:
+        with pytest.raises(BatchTooLarge):
+            await write(world, session, {})
+        with pytest.raises(BatchTooLarge):
+            await write(world, session, {str(i): i for i in range(6)})
+        with pytest.raises(InvalidKey):
+            await write(world, session, {"": 1})
+        with pytest.raises(InvalidKey):
+            await write(world, session, {"\ud800": 1})
+        with pytest.raises(InvalidValue, match="nested deeper"):
+            await write(world, session, {"deep": [[[[1]]]]})
+        assert world.kv.written == []
+
+    async def test_expired_session(self, world: FakeWorld, session: Session) -> None:
+        await world.revocations.revoke(session)
+        with pytest.raises(SessionExpired):
+            await write(world, session, {"k": 1})
+
+
+class TestReadBatch:
+    async def test_duplicates_are_answered_once(self, world: FakeWorld, session: Session) -> None:
+        await write(world, session, {"a": 1, "b": 2})
+        result = await read(world, session, ["a", "zz", "a", "b", "zz"])
+        assert result.found == {"a": 1, "b": 2}
+        assert result.not_found == ["zz"]
+        assert world.kv.read_requests == [["a", "zz", "b"]]
+
+    async def test_not_found_keeps_request_order(self, world: FakeWorld, session: Session) -> None:
+        await write(world, session, {"m": 1})
+        assert (await read(world, session, ["z", "m", "a", "q"])).not_found == ["z", "a", "q"]
+
+    async def test_users_see_only_their_own_keys(self, world: FakeWorld, session: Session) -> None:
+        other = session_of(await world.add_user("bob"))
+        await write(world, other, {"secret": 1})
+        assert (await read(world, session, ["secret"])).not_found == ["secret"]
+
+    async def test_limits(self, world: FakeWorld, session: Session) -> None:
+        with pytest.raises(BatchTooLarge):
+            await read(world, session, [])
+        with pytest.raises(BatchTooLarge):
+            await read(world, session, ["a"] * 6)
+        with pytest.raises(InvalidKey):
+            await read(world, session, ["a", ""])
+        assert world.kv.read_requests == []
+
+    async def test_expired_session(self, world: FakeWorld, session: Session) -> None:
+        await world.users.delete(session)
+        with pytest.raises(SessionExpired):
+            await read(world, session, ["a"])
+
+
+class TestDeleteBatch:
+    async def test_counts_keys_that_existed(self, world: FakeWorld, session: Session) -> None:
+        await write(world, session, {"a": 1, "b": 2, "c": 3})
+        handler = DeleteBatchHandler(world.kv, LIMITS)
+        assert await handler(DeleteBatch(session, ["a", "a", "missing", "b"])) == 2
+        assert world.kv.delete_requests == [["a", "missing", "b"]]
+        assert (await read(world, session, ["a", "b", "c"])).found == {"c": 3}
+
+    async def test_limits_and_session(self, world: FakeWorld, session: Session) -> None:
+        handler = DeleteBatchHandler(world.kv, LIMITS)
+        with pytest.raises(BatchTooLarge):
+            await handler(DeleteBatch(session, []))
+        with pytest.raises(InvalidKey):
+            await handler(DeleteBatch(session, ["x" * 1025]))
+        await world.revocations.revoke(session)
+        with pytest.raises(SessionExpired):
+            await handler(DeleteBatch(session, ["a"]))
+
+
+class TestListKeys:
+    async def list_limit(self, world: FakeWorld, session: Session, limit: int | None) -> int:
+        await ListKeysHandler(world.kv, LIMITS)(ListKeys(session, limit=limit))
+        return world.kv.list_requests[-1][2]
+
+    async def test_default_limit(self, world: FakeWorld, session: Session) -> None:
+        assert await self.list_limit(world, session, None) == 20
+
+    async def test_shipped_defaults_are_100_of_at_most_1000(
+        self, world: FakeWorld, session: Session
+    ) -> None:
+        handler = ListKeysHandler(world.kv, BatchLimits())
+        await handler(ListKeys(session))
+        await handler(ListKeys(session, limit=5000))
+        assert [limit for _, _, limit in world.kv.list_requests] == [100, 1000]
+
+    @pytest.mark.parametrize(("asked", "used"), [(1, 1), (7, 7), (50, 50), (51, 50), (10**9, 50)])
+    async def test_limit_is_capped(
+        self, world: FakeWorld, session: Session, asked: int, used: int
+    ) -> None:
+        assert await self.list_limit(world, session, asked) == used
+
+    @pytest.mark.parametrize("asked", [0, -5])
+    async def test_limit_is_at_least_one(
+        self, world: FakeWorld, session: Session, asked: int
+    ) -> None:
+        assert await self.list_limit(world, session, asked) == 1
+
+    async def test_pages_by_prefix_and_cursor(self, world: FakeWorld, session: Session) -> None:
+        await write(world, session, {"user:1": 1, "user:2": 2, "user:3": 3, "x": 0})
+        handler = ListKeysHandler(world.kv, LIMITS)
+        first = await handler(ListKeys(session, prefix="user:", limit=2))
+        assert (first.keys, first.has_more) == (["user:1", "user:2"], True)
+        rest = await handler(ListKeys(session, prefix="user:", after="user:2", limit=2))
+        assert (rest.keys, rest.has_more) == (["user:3"], False)
+
+    async def test_expired_session(self, world: FakeWorld, session: Session) -> None:
+        await world.revocations.revoke(session)
+        with pytest.raises(SessionExpired):
+            await ListKeysHandler(world.kv, LIMITS)(ListKeys(session))

@@ -1,0 +1,144 @@
+"""Dependencies point inwards: domain <- application <- infrastructure / presentation."""
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+LAYERS = ("domain", "application", "infrastructure", "presentation")
+# The inner layers may use the standard library and the layers inside them, nothing else.
+ALLOWED = {
+    "domain": {"domain"},
+    "application": {"domain", "application"},
+}
+# Standard-library modules that do I/O or talk to processes have no place in the domain.
+DOMAIN_IO = {"asyncio", "io", "os", "pathlib", "shutil", "socket", "sqlite3", "subprocess"}
+
+
+def imported_modules(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Absolute names of every module `source` imports, relative imports resolved."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = _resolve(package, node.level, base)
+            found.add(base)
+    return found
+
+
+def _resolve(package: str, level: int, name: str) -> str:
+    parts = package.split(".")
+    if level > len(parts):
+        return "." * level + name  # beyond the top-level package: kept as written, flagged
+    anchor = ".".join(parts[: len(parts) - level + 1])
+    return f"{anchor}.{name}" if name else anchor
+
+
+def forbidden_imports(source: str, module: str, is_package: bool = False) -> list[str]:
+    layer = module.split(".")[0]
+    allowed = ALLOWED[layer]
+    bad = []
+    for name in sorted(imported_modules(source, module, is_package)):
+        root = name.split(".")[0]
+        in_stdlib = root in sys.stdlib_module_names and root not in LAYERS
+        if root in allowed or (in_stdlib and not (layer == "domain" and root in DOMAIN_IO)):
+            continue
+        bad.append(name)
+    return bad
+
+
+def modules_of(layer: str, root: Path = SRC) -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted((root / layer).rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found.append((name, path))
+    return found
+
+
+def violations(layer: str, root: Path = SRC) -> dict[str, list[str]]:
+    result = {}
+    for module, path in modules_of(layer, root):
+        bad = forbidden_imports(path.read_text(), module, path.name == "__init__.py")
+        if bad:
+            result[module] = bad
+    return result
+
+
+@pytest.mark.parametrize("layer", ["domain", "application"])
+def test_layer_has_modules(layer: str) -> None:
+    assert len(modules_of(layer)) >= 3
+
+
+def test_domain_imports_only_itself_and_the_standard_library() -> None:
+    assert violations("domain") == {}
+
+
+def test_application_imports_only_domain_application_and_the_standard_library() -> None:
+    assert violations("application") == {}
+
+
+def test_a_bad_import_in_a_nested_module_is_reported(tmp_path: Path) -> None:
+    package = tmp_path / "application" / "kv"
+    package.mkdir(parents=True)
+    (tmp_path / "application" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("from .. import ports\n")
+    (package / "handlers.py").write_text("import re\nfrom infrastructure.codec import E\n")
+    assert violations("application", tmp_path) == {
+        "application.kv.handlers": ["infrastructure.codec"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "expected"),
+    [
+        ("domain.users", "from application.ports import Clock", ["application.ports"]),
+        ("domain.users", "import infrastructure.codec", ["infrastructure.codec"]),
+        ("domain.keys", "from presentation import app", ["presentation"]),
+        ("domain.keys", "import aiohttp.web", ["aiohttp.web"]),
+        ("domain.keys", "import msgpack", ["msgpack"]),
+        ("domain.keys", "from marshmallow import Schema", ["marshmallow"]),
+        ("domain.keys", "import asynctnt", ["asynctnt"]),
+        ("domain.keys", "import os", ["os"]),
+        ("domain.keys", "def f():\n    from subprocess import run\n", ["subprocess"]),
+        ("application.kv.handlers", "from infrastructure.codec import X", ["infrastructure.codec"]),
+        ("application.kv.handlers", "from ...infrastructure import x", ["...infrastructure"]),
+        ("application.users.login", "import orjson", ["orjson"]),
+        (
+            "application.users.login",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import jwt\n",
+            ["jwt"],
+        ),
+    ],
+)
+def test_checker_catches_outward_imports(module: str, source: str, expected: list[str]) -> None:
+    assert forbidden_imports(source, module, is_package=module == "application") == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [
+        ("domain.users", "import re\nfrom dataclasses import dataclass\nfrom domain import errors"),
+        ("domain.keys", "from .errors import InvalidKey\nfrom collections.abc import Mapping"),
+        ("application.kv.handlers", "from domain.keys import BatchLimits\nimport asyncio"),
+        ("application.kv.handlers", "from ..ports import Session\nfrom . import commands"),
+    ],
+)
+def test_checker_allows_inward_and_standard_library_imports(module: str, source: str) -> None:
+    assert forbidden_imports(source, module) == []
+
+
+def test_relative_imports_resolve_against_the_package() -> None:
+    source = "from ..ports import Session\nfrom . import commands\nfrom .errors import E"
+    assert imported_modules(source, "application.kv.handlers") == {
+        "application.ports",
+        "application.kv",
+        "application.kv.errors",
+    }
+    assert imported_modules("from .errors import E", "domain", is_package=True) == {"domain.errors"}

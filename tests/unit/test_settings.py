@@ -1,0 +1,166 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infrastructure.settings import SettingsError, TarantoolAddress
+from infrastructure.settings_loader import load_settings
+
+KV_API = Path(sys.executable).with_name("kv-api")
+
+
+class TestDefaults:
+    def test_documented_defaults(self) -> None:
+        settings = load_settings({})
+        assert settings.host == "127.0.0.1"
+        assert settings.port == 8080
+        assert settings.data_dir == Path("./var")
+        assert settings.tarantool is None
+        assert settings.embedded
+        assert settings.token_ttl == 1800
+        assert settings.log_level == "INFO"
+        assert settings.jwt_secret is None
+        assert settings.bootstrap_user is None
+        assert settings.password_composition is False
+        assert settings.wal_mode == "write"
+
+    def test_reads_the_process_environment_when_not_given_one(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("KV_PORT", "9191")
+        assert load_settings().port == 9191
+
+    def test_empty_or_blank_values_mean_default(self) -> None:
+        settings = load_settings({"KV_PORT": "", "KV_HOST": "  ", "KV_TARANTOOL_URI": ""})
+        assert (settings.port, settings.host, settings.embedded) == (8080, "127.0.0.1", True)
+
+
+class TestValues:
+    def test_reads_every_documented_variable(self) -> None:
+        settings = load_settings(
+            {
+                "KV_HOST": "0.0.0.0",
+                "KV_PORT": " 9000 ",
+                "KV_DATA_DIR": "/srv/kv",
+                "KV_TARANTOOL_URI": "db.internal:3302",
+                "KV_TOKEN_TTL": "600",
+                "KV_LOG_LEVEL": "debug",
+                "KV_BOOTSTRAP_USER": "admin:pre:sale",
+                "KV_JWT_SECRET": "s" * 32,
+                "KV_WAL_MODE": "FSYNC",
+                "KV_PASSWORD_COMPOSITION": "yes",
+            }
+        )
+        assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+        assert settings.data_dir == Path("/srv/kv")
+        assert settings.tarantool == TarantoolAddress("db.internal", 3302)
+        assert not settings.embedded
+        assert settings.token_ttl == 600
+        assert settings.log_level == "DEBUG"
+        assert settings.bootstrap_user == ("admin", "pre:sale")
+        assert settings.jwt_secret == "s" * 32
+        assert settings.wal_mode == "fsync"
+        assert settings.password_composition is True
+
+    @pytest.mark.parametrize("uri", ["tcp://10.0.0.1:3301", "10.0.0.1:3301", "[::1]:3301"])
+    def test_tarantool_uri_forms(self, uri: str) -> None:
+        address = load_settings({"KV_TARANTOOL_URI": uri}).tarantool
+        assert address is not None
+        assert address.port == 3301
+
+    @pytest.mark.parametrize(("text", "value"), [("1", True), ("ON", True), ("off", False)])
+    def test_booleans(self, text: str, value: bool) -> None:
+        assert load_settings({"KV_ACCESS_LOG": text}).access_log is value
+
+    def test_replica_list(self) -> None:
+        settings = load_settings({"KV_TARANTOOL_REPLICA_URIS": "a:1, b:2,"})
+        assert settings.replicas == (TarantoolAddress("a", 1), TarantoolAddress("b", 2))
+
+
+BAD_VALUES = [
+    ("KV_PORT", "http"),
+    ("KV_PORT", "-1"),
+    ("KV_PORT", "65536"),
+    ("KV_PORT", "80.5"),
+    ("KV_PORT", "80\n81"),
+    ("KV_TOKEN_TTL", "0"),
+    ("KV_TOKEN_TTL", "30m"),
+    ("KV_ACCESS_LOG", "maybe"),
+    ("KV_PASSWORD_COMPOSITION", "2"),
+    ("KV_READ_FROM_REPLICAS", "yes please"),
+    ("KV_TARANTOOL_URI", "localhost"),
+    ("KV_TARANTOOL_URI", "tcp://10.0.0.1"),
+    ("KV_TARANTOOL_URI", "10.0.0.1:port"),
+    ("KV_TARANTOOL_URI", "10.0.0.1:99999"),
+    ("KV_TARANTOOL_URI", "[::1"),
+    ("KV_TARANTOOL_REPLICA_URIS", "a:1,b"),
+    ("KV_BOOTSTRAP_USER", "admin"),
+    ("KV_BOOTSTRAP_USER", "admin:"),
+    ("KV_BOOTSTRAP_USER", ":presale"),
+    ("KV_JWT_SECRET", "s" * 31),
+    ("KV_JWT_SECRET", "é" * 15),
+    ("KV_WAL_MODE", "none"),
+    ("KV_LOG_LEVEL", "verbose"),
+    ("KV_LOG_FORMAT", "xml"),
+    ("KV_MAX_ITEMS", "0"),
+    ("KV_TARANTOOL_REQUEST_TIMEOUT", "soon"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_bad_value_raises_one_line_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings({name: value})
+    message = str(exc.value)
+    assert message.startswith(f"{name}=")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "hidden"),
+    [
+        ("KV_JWT_SECRET", "almost-long-enough-secret-31byt", "almost-long-enough"),
+        ("KV_BOOTSTRAP_USER", ":hunter2-password", "hunter2"),
+    ],
+)
+def test_bad_secret_values_are_not_echoed(name: str, value: str, hidden: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings({name: value})
+    assert str(exc.value).startswith(f"{name}=<hidden>: ")
+    assert hidden not in str(exc.value)
+
+
+def test_jwt_secret_length_counts_bytes() -> None:
+    assert load_settings({"KV_JWT_SECRET": "é" * 16}).jwt_secret == "é" * 16
+
+
+# The one subprocess in the unit tier: the real console script, failing before it binds or
+# starts Tarantool (KV_TARANTOOL_URI points at an external address, so nothing is spawned).
+def test_serve_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "KV_PORT": "eighty",
+        "KV_DATA_DIR": str(tmp_path),
+        "KV_TARANTOOL_URI": "127.0.0.1:9",
+    }
+    done = subprocess.run(
+        [str(KV_API), "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines == ["kv-api: KV_PORT='eighty': expected a whole number from 0 to 65535"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_credentials_may_come_from_the_tarantool_uri() -> None:
+    settings = load_settings({"KV_TARANTOOL_URI": "bob:s%40cret@db.internal:3301"})
+    assert (settings.tarantool_user, settings.tarantool_password) == ("bob", "s@cret")
+    assert settings.tarantool is not None and settings.tarantool.host == "db.internal"
+
+
+def test_separate_credential_variables_win_over_the_uri() -> None:
+    env = {"KV_TARANTOOL_URI": "bob:pw@db:3301", "KV_TARANTOOL_USER": "alice"}
+    assert load_settings(env).tarantool_user == "alice"

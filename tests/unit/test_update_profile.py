@@ -1,0 +1,155 @@
+from typing import Any
+
+import pytest
+
+from application.errors import SessionExpired, WrongCurrentPassword
+from application.users.commands import GetProfile, Logout, UpdateProfile
+from application.users.logout import LogoutHandler
+from application.users.profile import GetProfileHandler, ProfileUpdated, UpdateProfileHandler
+from domain.errors import InvalidField
+from domain.users import PasswordPolicy, Profile, User
+from tests.unit.fakes import START, FakeWorld, session_of
+
+PASSWORD = "correct-horse"
+
+
+@pytest.fixture
+async def alice(world: FakeWorld) -> User:
+    user = await world.add_user("alice", PASSWORD)
+    profile = Profile("alice@example.com", "Alice", "Smith")
+    world.db.users[user.id] = user.with_profile(profile, START)
+    return world.user(user.id)
+
+
+async def update(
+    world: FakeWorld, user: User, policy: PasswordPolicy | None = None, **changes: Any
+) -> ProfileUpdated:
+    handler = UpdateProfileHandler(
+        world.users, world.hasher, world.tokens, world.clock, policy or PasswordPolicy()
+    )
+    command = UpdateProfile(session=session_of(user), fields=frozenset(changes), **changes)
+    return await handler(command)
+
+
+class TestProfileFields:
+    async def test_only_sent_fields_change(self, world: FakeWorld, alice: User) -> None:
+        world.clock.advance(60)
+
+        result = await update(world, alice, email="new@example.com")
+
+        assert result.user.profile == Profile("new@example.com", "Alice", "Smith")
+        assert result.user.updated_at == world.clock.now()
+        assert result.user.created_at == alice.created_at
+        assert world.user(alice.id) == result.user
+
+    async def test_none_clears_a_field(self, world: FakeWorld, alice: User) -> None:
+        result = await update(world, alice, first_name=None, email=None)
+        assert result.user.profile == Profile(None, None, "Smith")
+
+    async def test_values_of_fields_not_sent_are_ignored(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        command = UpdateProfile(session_of(alice), frozenset({"last_name"}), email=None)
+        handler = UpdateProfileHandler(
+            world.users, world.hasher, world.tokens, world.clock, PasswordPolicy()
+        )
+        result = await handler(command)
+        assert result.user.profile == Profile("alice@example.com", "Alice", None)
+
+    async def test_every_bad_field_is_reported(self, world: FakeWorld, alice: User) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(world, alice, email="nope", first_name="R2D2", last_name="Ok")
+        assert set(exc.value.fields) == {"email", "first_name"}
+        assert world.user(alice.id) == alice
+
+    async def test_profile_change_issues_no_token_and_keeps_sessions(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        result = await update(world, alice, last_name="Jones")
+        assert result.token is None
+        assert world.tokens.issued == []
+        profile = await GetProfileHandler(world.users)(GetProfile(session_of(alice)))
+        assert profile.profile.last_name == "Jones"
+
+    async def test_expired_session_is_rejected(self, world: FakeWorld, alice: User) -> None:
+        await LogoutHandler(world.revocations)(Logout(session_of(alice)))
+        with pytest.raises(SessionExpired):
+            await update(world, alice, first_name="Eve")
+
+
+class TestPasswordChange:
+    async def test_needs_current_password(self, world: FakeWorld, alice: User) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(world, alice, password="brand-new-pass")
+        assert list(exc.value.fields) == ["current_password"]
+        assert world.user(alice.id) == alice
+
+    async def test_empty_current_password_counts_as_missing(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(world, alice, password="brand-new-pass", current_password="")
+        assert list(exc.value.fields) == ["current_password"]
+
+    async def test_profile_and_password_problems_are_reported_together(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(world, alice, email="nope", password="short")
+        assert set(exc.value.fields) == {"email", "password", "current_password"}
+        assert world.hasher.verified == []
+
+    async def test_wrong_current_password(self, world: FakeWorld, alice: User) -> None:
+        with pytest.raises(WrongCurrentPassword) as exc:
+            await update(world, alice, password="brand-new-pass", current_password="guess-123")
+        assert exc.value.code == "wrong_current_password"
+        assert world.user(alice.id) == alice
+        assert world.tokens.issued == []
+
+    async def test_success_returns_a_fresh_token_and_ends_old_sessions(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        old_session = session_of(alice)
+
+        result = await update(world, alice, password="brand-new-pass", current_password=PASSWORD)
+
+        stored = world.user(alice.id)
+        assert await world.hasher.verify(stored.password_hash, "brand-new-pass")
+        assert result.token is not None
+        assert world.tokens.issued == [stored]
+        assert stored.token_version == alice.token_version + 1
+        with pytest.raises(SessionExpired):
+            await GetProfileHandler(world.users)(GetProfile(old_session))
+        assert await GetProfileHandler(world.users)(GetProfile(session_of(stored))) == stored
+
+    async def test_password_and_profile_change_together(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        result = await update(
+            world, alice, first_name="Al", password="brand-new-pass", current_password=PASSWORD
+        )
+        assert result.user.profile.first_name == "Al"
+        assert result.token is not None
+
+    @pytest.mark.parametrize(
+        ("new_password", "problem"),
+        [("short", "must be 8-128 characters"), ("ALICE", "must not equal the username")],
+    )
+    async def test_policy_applies_to_the_new_password(
+        self, world: FakeWorld, alice: User, new_password: str, problem: str
+    ) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(world, alice, password=new_password, current_password=PASSWORD)
+        assert problem in exc.value.fields["password"]
+        assert world.user(alice.id) == alice
+
+    async def test_composition_policy_applies_when_enabled(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        policy = PasswordPolicy(require_composition=True)
+        with pytest.raises(InvalidField):
+            await update(world, alice, policy, password="all-lowercase", current_password=PASSWORD)
+        result = await update(
+            world, alice, policy, password="Mixed-Case-9", current_password=PASSWORD
+        )
+        assert result.token is not None
