@@ -106,19 +106,18 @@ define('kv_purge_revoked', 'now, batch', [[
     return #expired
 ]])
 
-define('kv_login_retry_after', 'scopes, now, window, max_failures', [[
+-- Check and count a login attempt in one step (no yield in between), so parallel guesses cannot
+-- all pass the check before any of them is counted. Returns the seconds to wait, 0 to go ahead.
+define('kv_login_attempt', 'scopes, now, window, max_failures', [[
+    local space = box.space.kv_login_failures
     local wait = 0
     for _, scope in ipairs(scopes) do
-        local t = box.space.kv_login_failures:get(scope)
+        local t = space:get(scope)
         if t ~= nil and now - t[2] < window and t[3] >= max_failures then
             wait = math.max(wait, t[2] + window - now)
         end
     end
-    return wait
-]])
-
-define('kv_login_failed', 'scopes, now, window', [[
-    local space = box.space.kv_login_failures
+    if wait > 0 then return wait end
     box.atomic(function()
         for _, scope in ipairs(scopes) do
             local t = space:get(scope)
@@ -129,11 +128,19 @@ define('kv_login_failed', 'scopes, now, window', [[
             end
         end
     end)
-    return true
+    return 0
 ]])
 
-define('kv_login_reset', 'scope', [[
-    box.space.kv_login_failures:delete(scope)
+-- A successful attempt: its username starts afresh, and it no longer counts for the others.
+define('kv_login_succeeded', 'reset_scope, other_scopes', [[
+    local space = box.space.kv_login_failures
+    box.atomic(function()
+        space:delete(reset_scope)
+        for _, scope in ipairs(other_scopes) do
+            local t = space:get(scope)
+            if t ~= nil and t[3] > 0 then space:update(scope, {{'-', 3, 1}}) end
+        end
+    end)
     return true
 ]])
 
@@ -155,13 +162,19 @@ define('kv_write', 'uid, ver, jti, insert_only, tuples', [[
     return {#tuples - #skipped, skipped}
 ]])
 
-define('kv_read', 'uid, ver, jti, keys', [[
+-- Returns the tuples found, or only the byte count reached once they add up to more than
+-- max_bytes: a response is never larger than that, however many big values were asked for.
+define('kv_read', 'uid, ver, jti, keys, max_bytes', [[
     if session(uid, ver, jti) == nil then return nil end
     local index = box.space.kv_data.index.primary
-    local found = {}
+    local found, total = {}, 0
     for _, key in ipairs(keys) do
         local t = index:get({uid, key})
-        if t ~= nil then found[#found + 1] = t end
+        if t ~= nil then
+            total = total + t:bsize()
+            if total > max_bytes then return total end
+            found[#found + 1] = t
+        end
     end
     return found
 ]])

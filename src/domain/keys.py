@@ -40,7 +40,7 @@ class BatchLimits:
             self.check_key(key)
 
     def check_value(self, key: str, value: JsonValue) -> None:
-        if isinstance(value, (dict, list)) and _depth_exceeds(value, self.max_depth):
+        if _nesting_exceeds([value], self.max_depth):
             raise InvalidValue(key, f"nested deeper than {self.max_depth} levels")
 
     def check_encoded_size(self, key: str, size: int) -> None:
@@ -51,9 +51,11 @@ class BatchLimits:
 
     def check_items(self, items: Mapping[str, JsonValue]) -> None:
         self.check_batch_size(len(items), "data")
-        for key, value in items.items():
-            self.check_key(key)
-            self.check_value(key, value)
+        self.check_keys(items)
+        # One pass over the whole batch; only a failing batch is walked again to name the key.
+        if _nesting_exceeds(items.values(), self.max_depth):
+            for key, value in items.items():
+                self.check_value(key, value)
 
 
 def _utf8_len(text: str) -> int:
@@ -63,14 +65,21 @@ def _utf8_len(text: str) -> int:
         raise InvalidKey(text, "is not valid Unicode") from exc
 
 
-def _depth_exceeds(value: JsonValue, limit: int) -> bool:
-    stack: list[tuple[JsonValue, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
+_CONTAINERS = (dict, list)
+
+
+def _nesting_exceeds(values: Iterable[JsonValue], limit: int) -> bool:
+    """Level by level over all values at once: a few times faster than a walk per value."""
+    level = [value for value in values if isinstance(value, _CONTAINERS)]
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        children = node.values() if isinstance(node, dict) else node
-        for child in children:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, _CONTAINERS)
+        ]
+        depth += 1
     return False

@@ -1,12 +1,17 @@
 """Admin commands that talk to the configured (or embedded) Tarantool without serving HTTP."""
 
 import argparse
+import contextlib
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from application.errors import StorageUnavailable
 from infrastructure.settings import Settings, StartupError
 from infrastructure.tarantool.migrations import MigrationRunner
 from infrastructure.tarantool.storage import Storage
+from presentation.admin_users import AdminError, read_new_password, run_user_command
 
 
 @asynccontextmanager
@@ -23,15 +28,44 @@ async def connected_storage(settings: Settings) -> AsyncIterator[Storage]:
         await storage.stop()
 
 
+def ensure_not_served(settings: Settings) -> None:
+    """The embedded Tarantool of a running server must not be replaced under its feet."""
+    work_dir = (settings.data_dir / "tarantool").resolve()
+    with contextlib.suppress(OSError, ValueError):
+        pid = int((work_dir / "tarantool.pid").read_text().strip())
+        if os.readlink(f"/proc/{pid}/cwd") == str(work_dir):
+            raise StartupError(
+                f"a server is using the embedded tarantool in {settings.data_dir} (pid {pid}); "
+                "stop it first, or run kv-api with KV_TARANTOOL_URI pointing at a tarantool"
+            )
+
+
+async def _migrate(storage: Storage, settings: Settings, args: argparse.Namespace) -> str:
+    runner = MigrationRunner(storage.primary, settings.migrations_dir)
+    if args.status:
+        rows = await runner.status()
+        return "\n".join(f"{'applied' if done else 'pending'}  {name}" for name, done, _ in rows)
+    names = await runner.apply()
+    return f"applied {len(names)} migration(s)" + (": " + ", ".join(names) if names else "")
+
+
 async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
-    async with connected_storage(settings) as storage:
-        runner = MigrationRunner(storage.primary, settings.migrations_dir)
-        if args.command == "migrate" and args.status:
-            for name, applied, _ in await runner.status():
-                print(f"{'applied' if applied else 'pending'}  {name}")
-            return 0
-        if args.command == "migrate":
-            names = await runner.apply()
-            print(f"applied {len(names)} migration(s)" + (": " + ", ".join(names) if names else ""))
-            return 0
-    return 2
+    """Exit codes: 0 done, 1 refused (user exists, unknown user, bad password), 2 set-up."""
+    try:
+        if settings.embedded:
+            ensure_not_served(settings)
+        creating = args.command == "user" and args.user_command == "create"
+        password = read_new_password(sys.stdin) if creating else ""
+        async with connected_storage(settings) as storage:
+            if args.command == "user":
+                output = await run_user_command(settings, storage, args, password)
+            else:
+                output = await _migrate(storage, settings, args)
+    except AdminError as exc:
+        print(f"kv-api: {exc}", file=sys.stderr)
+        return 1
+    except StorageUnavailable:
+        raise StartupError("tarantool stopped answering; try again") from None
+    if output:
+        print(output)
+    return 0

@@ -10,9 +10,12 @@ from aiohttp import web
 from application.users.ensure_user import EnsureUser
 from infrastructure.settings import Settings
 from presentation.container import Container
-from presentation.http.auth import auth_errors_middleware, jwt_middleware
+from presentation.http.auth import auth_middleware
 from presentation.http.errors import error_middleware
-from presentation.routes import kv, ops, users
+from presentation.http.observability import observe_middleware
+from presentation.http.security_headers import add_security_headers
+from presentation.instrumentation import track_storage
+from presentation.routes import docs, kv, metrics, ops, users
 
 log = logging.getLogger("kv_api.app")
 CONTAINER = web.AppKey("container", Container)
@@ -24,8 +27,12 @@ PUBLIC_PATHS = (
     "/metrics",
     "/docs",
     "/openapi.json",
+    *docs.ASSET_PATHS,
 )
 PURGE_INTERVAL = 60.0
+# aiohttp answers a longer request line itself, in text/plain, before any middleware runs;
+# 64 KiB fits GET /api/keys with the longest prefix (1024 characters, percent-encoded).
+MAX_REQUEST_LINE = 64 * 1024
 
 warnings.filterwarnings("ignore", message="It is recommended to use web.RequestKey")
 
@@ -79,15 +86,20 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     container = container or build_container(settings)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
+        handler_args={"max_line_size": MAX_REQUEST_LINE},
         middlewares=[
+            observe_middleware(container.metrics(), settings.access_log),
             error_middleware,
-            auth_errors_middleware,
-            jwt_middleware(container.jwt_secret(), settings.jwt_issuer, PUBLIC_PATHS),
+            auth_middleware(container.token_verifier(), PUBLIC_PATHS),
         ],
     )
     app[CONTAINER] = container
     app.add_routes(users.routes)
     app.add_routes(kv.routes)
     app.add_routes(ops.routes)
+    app.add_routes(metrics.routes)
+    docs.setup_docs(app, settings)
+    app.on_response_prepare.append(add_security_headers)
+    app.cleanup_ctx.append(track_storage(container.storage, container.metrics()))
     app.cleanup_ctx.append(_lifecycle)
     return app

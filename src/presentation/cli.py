@@ -23,7 +23,23 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--status", action="store_true", help="list migrations and whether applied"
     )
+    _add_user_commands(commands)
     return parser
+
+
+def _add_user_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    user = commands.add_parser("user", help="manage accounts (exit 1: exists / not found)")
+    actions = user.add_subparsers(dest="user_command", required=True)
+    create = actions.add_parser(
+        "create",
+        help="create an account; the password is asked twice on a terminal, "
+        "else read from the first line of stdin (never from the command line)",
+    )
+    create.add_argument("name", help="2-64 characters of letters, digits, '_', '.', '-'")
+    delete = actions.add_parser("delete", help="delete an account, its keys and its tokens")
+    delete.add_argument("name")
+    listing = actions.add_parser("list", help="print account names, one per line")
+    listing.add_argument("--limit", type=int, default=100_000, help="at most this many")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from application.users.delete_account import DeleteAccountHandler
 from application.users.ensure_user import EnsureUserHandler
 from application.users.login import LoginHandler
 from application.users.logout import LogoutHandler
+from application.users.manage import ListUsersHandler, RemoveUserHandler
 from application.users.profile import GetProfileHandler, UpdateProfileHandler
 from application.users.register import RegisterUserHandler
 from domain.keys import BatchLimits
@@ -22,11 +23,14 @@ from infrastructure.clock import SystemClock
 from infrastructure.codec import MsgpackValueEncoder
 from infrastructure.security.hasher import Argon2PasswordHasher
 from infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
+from infrastructure.security.verifier import JwtTokenVerifier
 from infrastructure.settings import Settings
 from infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from infrastructure.tarantool.sessions import TarantoolLoginThrottle, TarantoolTokenRevocations
 from infrastructure.tarantool.storage import Storage
 from infrastructure.tarantool.users import TarantoolUserRepository
+from presentation.http.metrics import Metrics
+from presentation.instrumentation import ObservedKeyValueRepository, ObservedLogin
 
 
 def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
@@ -44,11 +48,17 @@ def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
 
 class Container(containers.DeclarativeContainer):
     wiring_config = containers.WiringConfiguration(
-        modules=["presentation.routes.users", "presentation.routes.kv", "presentation.routes.ops"]
+        modules=[
+            "presentation.routes.users",
+            "presentation.routes.kv",
+            "presentation.routes.ops",
+            "presentation.routes.metrics",
+        ]
     )
 
     settings = providers.Dependency(instance_of=Settings)
     storage = providers.Singleton(Storage, settings)
+    metrics = providers.Singleton(Metrics)
     jwt_secret = providers.Singleton(
         load_or_create_secret, settings.provided.jwt_secret, settings.provided.data_dir
     )
@@ -68,6 +78,7 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(
         JwtTokenIssuer, jwt_secret, settings.provided.jwt_issuer, settings.provided.token_ttl
     )
+    token_verifier = providers.Singleton(JwtTokenVerifier, jwt_secret, settings.provided.jwt_issuer)
 
     users = providers.Singleton(TarantoolUserRepository, storage.provided.primary)
     revocations = providers.Singleton(TarantoolTokenRevocations, storage.provided.primary)
@@ -78,14 +89,27 @@ class Container(containers.DeclarativeContainer):
         settings.provided.login_window,
     )
     kv = providers.Singleton(
-        TarantoolKeyValueRepository, storage.provided.primary, storage.provided.replicas
+        ObservedKeyValueRepository,
+        providers.Singleton(
+            TarantoolKeyValueRepository,
+            storage.provided.primary,
+            storage.provided.replicas,
+            settings.provided.max_body_bytes,
+        ),
+        metrics,
     )
 
     register_user = providers.Singleton(
         RegisterUserHandler, users, hasher, tokens, clock, password_policy
     )
     ensure_user = providers.Singleton(EnsureUserHandler, users, hasher, clock, password_policy)
-    login = providers.Singleton(LoginHandler, users, hasher, tokens, throttle, clock)
+    remove_user = providers.Singleton(RemoveUserHandler, users)
+    list_users = providers.Singleton(ListUsersHandler, users)
+    login = providers.Singleton(
+        ObservedLogin,
+        providers.Singleton(LoginHandler, users, hasher, tokens, throttle, clock),
+        metrics,
+    )
     logout = providers.Singleton(LogoutHandler, revocations)
     get_profile = providers.Singleton(GetProfileHandler, users)
     update_profile = providers.Singleton(

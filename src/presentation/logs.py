@@ -1,9 +1,11 @@
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 import orjson
+
+from presentation.http.request_context import RequestContextFilter
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -38,9 +40,23 @@ class TextFormatter(logging.Formatter):
         return text + ("" if not extras else " " + " ".join(f"{k}={v}" for k, v in extras.items()))
 
 
-def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
+    """Formats as `fmt` (json or text) and tags records with the request being handled."""
+    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RequestContextFilter())
+    return handler
+
+
+def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [log_handler(fmt)]
     root.setLevel(level)
+    # No formatter here prints the caller's file and line, thread or process: not collecting
+    # them (the logging HOWTO's "Optimization") saves a fifth of each access-log line's cost.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    # our middleware writes the access log (KV_ACCESS_LOG); aiohttp's own stays quiet
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

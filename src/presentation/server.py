@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
 
@@ -14,8 +15,12 @@ from infrastructure.settings import Settings, StartupError
 from infrastructure.tarantool.client import TarantoolClient
 from infrastructure.tarantool.managed import ManagedTarantool
 from presentation.app import create_app
+from presentation.gc_tuning import tune_for_serving
+from presentation.http.inflight import InFlightRequests
+from presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
 
 log = logging.getLogger("kv_api.server")
+_CANCEL_GRACE = 1.0
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -36,36 +41,47 @@ def _stop_event() -> asyncio.Event:
 
 async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     stop = _stop_event()
-    access_log = logging.getLogger("kv_api.access") if settings.access_log else None
-    runner = web.AppRunner(create_app(settings), access_log=access_log, handle_signals=False)
+    app = create_app(settings)
+    in_flight = InFlightRequests()
+    app.middlewares.insert(0, in_flight.middleware)
+    runner = web.AppRunner(
+        app,
+        access_log=None,  # the observe middleware writes it (KV_ACCESS_LOG)
+        handle_signals=False,
+        shutdown_timeout=_CANCEL_GRACE,  # after our own drain, only stragglers are left
+    )
     await runner.setup()
     try:
-        site = web.TCPSite(
-            runner,
-            settings.host,
-            settings.port,
-            shutdown_timeout=settings.shutdown_timeout,
-            reuse_port=reuse_port,
-        )
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
         try:
             await site.start()
         except OSError as exc:
             raise StartupError(
                 f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
             ) from None
+        tune_for_serving()
         log.info(
             "serving on http://%s:%s", settings.host, settings.port, extra={"pid": os.getpid()}
         )
         await stop.wait()
-        log.info("shutting down: finishing in-flight requests")
+        await _drain(site, in_flight, settings.shutdown_timeout)
     finally:
         await runner.cleanup()
     log.info("stopped")
 
 
+async def _drain(site: web.TCPSite, in_flight: InFlightRequests, timeout: float) -> None:
+    """Stop accepting, then give running requests (and uploads) up to `timeout` to finish."""
+    await site.stop()
+    log.info("shutting down: finishing %d in-flight requests", in_flight.count)
+    if not await in_flight.drain(timeout):
+        log.warning("%d requests still running after %.1fs; cancelling", in_flight.count, timeout)
+
+
 async def supervise_workers(settings: Settings, workers: int) -> None:
     stop = _stop_event()
     env = dict(os.environ, KV_WORKER="1")
+    env[MULTIPROC_ENV] = metrics_dir = fresh_multiprocess_dir()
     env["KV_JWT_SECRET"] = load_or_create_secret(settings.jwt_secret, settings.data_dir)
     managed = ManagedTarantool(settings) if settings.embedded else None
     if managed is not None:
@@ -88,6 +104,7 @@ async def supervise_workers(settings: Settings, workers: int) -> None:
     if managed is not None:
         await _checkpoint(managed)
         await managed.stop()
+    shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 async def _spawn_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -105,6 +122,7 @@ async def _keep_alive(
         code = await procs[index].wait()
         if stop.is_set():
             return
+        worker_exited(procs[index].pid, env[MULTIPROC_ENV])
         if asyncio.get_running_loop().time() - started > 30:
             delay = 0.5
         log.error("worker %s exited with %s; restarting in %.1fs", procs[index].pid, code, delay)

@@ -21,7 +21,9 @@ def test_embedded_mode_serves_keeps_data_and_stops_its_tarantool(tmp_path: Path)
     api = ApiProcess(data_dir, env={"KV_BOOTSTRAP_USER": "admin:presale"}).start()
     try:
         assert api.request("GET", "/health") == (200, {"status": "ok"})
-        status, body = api.request("POST", "/api/login", {"username": "admin", "password": "presale"})
+        status, body = api.request(
+            "POST", "/api/login", {"username": "admin", "password": "presale"}
+        )
         assert status == 200
         token = body["token"]
         assert api.request("POST", "/api/write", {"data": {"k": [1, {"x": None}]}}, token)[0] == 200
@@ -34,7 +36,9 @@ def test_embedded_mode_serves_keeps_data_and_stops_its_tarantool(tmp_path: Path)
 
     again = ApiProcess(data_dir, env={"KV_BOOTSTRAP_USER": "admin:presale"}).start()
     try:
-        token = again.request("POST", "/api/login", {"username": "admin", "password": "presale"})[1]["token"]
+        token = again.request("POST", "/api/login", {"username": "admin", "password": "presale"})[
+            1
+        ]["token"]
         status, body = again.request("POST", "/api/read", {"keys": ["k"]}, token)
         assert status == 200
         assert body["data"] == {"k": [1, {"x": None}]}

@@ -27,7 +27,9 @@ def kv_api_binary() -> str:
 
 
 class ApiProcess:
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, data_dir: Path, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"api-{self.port}.log"
@@ -63,7 +65,12 @@ class ApiProcess:
         raise TimeoutError(f"{path} did not answer {status} in {timeout}s:\n{self.log()}")
 
     def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None, timeout: float = 10.0
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        timeout: float = 10.0,
     ) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method)

@@ -34,10 +34,9 @@ class TarantoolProcess:
 
     def start(self, timeout: float = 15.0) -> "TarantoolProcess":
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        init = write_init_script(self.work_dir)
         log = open(self.work_dir / "stderr.log", "ab")  # noqa: SIM115 - owned by the process
         self._process = subprocess.Popen(
-            ["tarantool", str(init), str(self.port)],
+            self.command(),
             cwd=self.work_dir,
             env=instance_env(self._settings, self.password),
             stdin=subprocess.DEVNULL,
@@ -47,6 +46,10 @@ class TarantoolProcess:
         log.close()
         self._wait_listening(timeout)
         return self
+
+    def command(self) -> list[str]:
+        """What start() runs in work_dir; subclasses (a replica) bring their own script."""
+        return ["tarantool", str(write_init_script(self.work_dir)), str(self.port)]
 
     def _wait_listening(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -135,7 +135,7 @@ class _Failures:
 
 
 class FakeLoginThrottle:
-    """Fixed window per scope, like kv_login_retry_after / kv_login_failed."""
+    """Fixed window per scope, like kv_login_attempt / kv_login_succeeded."""
 
     def __init__(self, max_failures: int = 3, window: int = 900) -> None:
         self.max_failures = max_failures
@@ -162,6 +162,20 @@ class FakeLoginThrottle:
     async def reset(self, scope: str) -> None:
         self.resets.append(scope)
         self.failures.pop(scope, None)
+
+    async def attempt(self, scopes: Sequence[str], now: int) -> int:
+        """Like kv_login_attempt: check, and count the attempt as a failure when it may go on."""
+        wait = await self.retry_after(scopes, now)
+        if wait == 0:
+            await self.record_failure(scopes, now)
+        return wait
+
+    async def succeeded(self, reset_scope: str, other_scopes: Sequence[str]) -> None:
+        await self.reset(reset_scope)
+        for scope in other_scopes:
+            entry = self.failures.get(scope)
+            if entry is not None and entry.count > 0:
+                entry.count -= 1
 
 
 class FakeKeyValueRepository:

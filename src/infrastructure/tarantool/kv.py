@@ -4,7 +4,7 @@ from typing import Any
 import msgpack
 
 from application.ports import KeyPage, Session, WriteOutcome
-from domain.errors import InvalidKey
+from domain.errors import BatchTooLarge, InvalidKey
 from domain.keys import JsonValue, WriteMode
 from infrastructure.tarantool.client import TarantoolClient
 
@@ -18,9 +18,15 @@ def _session_args(session: Session) -> list[Any]:
 class TarantoolKeyValueRepository:
     """Each batch is one call of a Lua function that runs it in box.atomic."""
 
-    def __init__(self, primary: TarantoolClient, replicas: Sequence[TarantoolClient] = ()) -> None:
+    def __init__(
+        self,
+        primary: TarantoolClient,
+        replicas: Sequence[TarantoolClient] = (),
+        max_read_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
         self._primary = primary
         self._replicas = list(replicas)
+        self._max_read_bytes = max_read_bytes
 
     async def write(
         self, session: Session, items: Sequence[tuple[str, bytes]], mode: WriteMode
@@ -41,9 +47,15 @@ class TarantoolKeyValueRepository:
         return WriteOutcome(written=int(written), skipped=[items[i - 1][0] for i in skipped])
 
     async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue] | None:
-        rows = await self._read_call("kv_read", [*_session_args(session), list(keys)])
+        args = [*_session_args(session), list(keys), self._max_read_bytes]
+        rows = await self._read_call("kv_read", args)
         if rows is None:
             return None
+        if isinstance(rows, int):
+            raise BatchTooLarge(
+                f"the values of these keys add up to more than {self._max_read_bytes} bytes "
+                "(the limit of one response); read fewer keys per request"
+            )
         return {row[1]: row[2] for row in rows}
 
     async def delete(self, session: Session, keys: Sequence[str]) -> int | None:

@@ -17,6 +17,7 @@ log = logging.getLogger("kv_api.tarantool.managed")
 
 APP_USER = "kv_api"
 INSTANCE_SCRIPT = Path(__file__).with_name("instance.lua")
+STABLE_RUN_SECONDS = 30.0  # a crash after this long starts the back-off over
 
 
 def write_init_script(work_dir: Path) -> Path:
@@ -122,11 +123,15 @@ class ManagedTarantool:
 
     async def _supervise(self, binary: str, init: Path) -> None:
         delay = 0.5
+        loop = asyncio.get_running_loop()
         while True:
             assert self._process is not None
+            started = loop.time()
             code = await self._process.wait()
             if self._stopping:
                 return
+            if loop.time() - started > STABLE_RUN_SECONDS:
+                delay = 0.5
             self.restarts += 1
             log.error("managed tarantool exited (code %s); restarting in %.1fs", code, delay)
             await asyncio.sleep(delay)

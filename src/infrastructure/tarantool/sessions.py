@@ -23,12 +23,9 @@ class TarantoolLoginThrottle:
         self._max_failures = max_failures
         self._window = window
 
-    async def retry_after(self, scopes: Sequence[str], now: int) -> int:
+    async def attempt(self, scopes: Sequence[str], now: int) -> int:
         args = [list(scopes), now, self._window, self._max_failures]
-        return int(await self._client.call("kv_login_retry_after", args))
+        return int(await self._client.call("kv_login_attempt", args))
 
-    async def record_failure(self, scopes: Sequence[str], now: int) -> None:
-        await self._client.call("kv_login_failed", [list(scopes), now, self._window])
-
-    async def reset(self, scope: str) -> None:
-        await self._client.call("kv_login_reset", [scope])
+    async def succeeded(self, reset_scope: str, other_scopes: Sequence[str]) -> None:
+        await self._client.call("kv_login_succeeded", [reset_scope, list(other_scopes)])

@@ -57,15 +57,29 @@ class Storage:
         try:
             await asyncio.wait_for(asyncio.shield(self._bootstrap), wait)
         except TimeoutError:
-            if self.managed is not None:
-                raise StartupError(
-                    "the managed tarantool did not come up; see tarantool.log and stderr.log "
-                    f"in {self.managed.work_dir}"
-                ) from None
+            problem = self._startup_problem()
+            if problem is not None:
+                await self.stop()
+                raise StartupError(problem) from None
             log.warning(
                 "tarantool at %s is not reachable yet; serving 503 until it is",
                 self.primary.address,
             )
+
+    def _startup_problem(self) -> str | None:
+        """Reasons to give up at start; an external Tarantool that is merely down is not one."""
+        address = f"{self.primary.address.host}:{self.primary.address.port}"
+        if self.managed is not None:
+            return (
+                "the managed tarantool did not come up; see tarantool.log and stderr.log "
+                f"in {self.managed.work_dir}"
+            )
+        if self.primary.refusal is not None:
+            return (
+                f"tarantool at {address} refused the connection ({self.primary.refusal}); "
+                "check KV_TARANTOOL_USER and KV_TARANTOOL_PASSWORD"
+            )
+        return None
 
     async def _prepare(self) -> None:
         await self.primary.wait_connected(float("inf"))

@@ -1,22 +1,19 @@
-import logging
 import re
 from collections.abc import Iterable
-from typing import Any
 
-from aiohttp import web
-from aiohttp_jwt import JWTMiddleware
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
 from application.errors import Unauthenticated
 from application.ports import Session
+from infrastructure.security.hmac_keys import remember_hmac_keys
 from infrastructure.security.tokens import ALGORITHM, session_from_claims
+from infrastructure.security.verifier import JwtTokenVerifier
 from presentation.http.errors import Handler
 
-PAYLOAD_KEY = "jwt_payload"
+PAYLOAD_KEY = web.RequestKey("jwt_payload", dict)
 SESSION_KEY = web.RequestKey("kv_session", Session)
 _BARE_JWT = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$")
-
-# aiohttp-jwt logs a full traceback for every bad token; a bad client must not flood the logs.
-logging.getLogger("aiohttp_jwt").setLevel(logging.CRITICAL + 1)
 
 
 def bearer_token(request: web.Request) -> str:
@@ -32,34 +29,21 @@ def bearer_token(request: web.Request) -> str:
     raise Unauthenticated("Authorization header must be 'Bearer <token>'")
 
 
-def jwt_middleware(secret: str, issuer: str, public_paths: Iterable[str]) -> Any:
-    whitelist = [f"^{re.escape(path)}$" for path in public_paths]
-    return JWTMiddleware(
-        secret,
-        request_property=PAYLOAD_KEY,
-        credentials_required=True,
-        whitelist=whitelist,
-        token_getter=bearer_token,
-        algorithms=[ALGORITHM],
-        issuer=issuer,
-    )
+def auth_middleware(verifier: JwtTokenVerifier, public_paths: Iterable[str]) -> Middleware:
+    """Routes outside `public_paths` need a valid bearer token; its claims go to PAYLOAD_KEY.
+    Unknown routes and methods answer 404 and 405 before any token is asked for."""
+    public = frozenset(public_paths)
+    remember_hmac_keys(ALGORITHM)
 
-
-@web.middleware
-async def auth_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Sits outside aiohttp-jwt: unrouted requests skip auth; its 401/403 become our 401."""
-    if request.match_info.http_exception is not None:
-        raise request.match_info.http_exception
-    try:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.match_info.http_exception is not None:
+            raise request.match_info.http_exception
+        if request.method != hdrs.METH_OPTIONS and request.path not in public:
+            request[PAYLOAD_KEY] = verifier.claims(bearer_token(request))
         return await handler(request)
-    except (web.HTTPUnauthorized, web.HTTPForbidden) as exc:
-        raise Unauthenticated(_reason(exc.reason)) from None
 
-
-def _reason(text: str) -> str:
-    if "expired" in text.lower():
-        return "token has expired"
-    return "invalid or missing bearer token"
+    return authenticate
 
 
 def current_session(request: web.Request) -> Session:

@@ -8,6 +8,23 @@ from domain.keys import WriteMode
 
 _USERNAME = r"^[A-Za-z0-9_.\-]{2,64}$"
 _NAME_HELP = "1-64 characters: letters, spaces, '-' and '''"
+# OpenAPI 3.0 cannot spell "Unicode letters and marks": a named format documents the rule.
+_NAME_DOC = {"format": "person-name", "description": _NAME_HELP}
+
+
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+# Any JSON value as MessagePack stores it: integer literals must fit in 64 bits, floats are free.
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "any JSON value; an integer must fit in 64 bits (signed or unsigned)",
+    "anyOf": [
+        {"type": "string"},
+        {"type": "boolean", "nullable": True},
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1},
+        {"type": "number", "not": {"type": "integer"}},
+        {"type": "array", "items": JSON_VALUE_REF},
+        {"type": "object", "additionalProperties": JSON_VALUE_REF},
+    ],
+}
 
 
 class KeyValueMap(fields.Field):  # type: ignore[type-arg]
@@ -35,6 +52,18 @@ class KeyList(fields.Field):  # type: ignore[type-arg]
         return value
 
 
+class Text(fields.String):
+    """A string that can be stored: JSON allows lone surrogates, UTF-8 (so Tarantool) does not."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("must be valid Unicode text (no lone surrogates)") from None
+        return text
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -46,39 +75,43 @@ class _Lenient(Schema):
 
 
 class RegisterRequest(_Lenient):
-    username = fields.String(
-        required=True, validate=validate.Regexp(_USERNAME), metadata={"example": "new_user"}
+    username = Text(
+        required=True,
+        validate=validate.Regexp(
+            _USERNAME, error="must be 2-64 characters of letters, digits, '_', '.', '-'"
+        ),
+        metadata={"example": "new_user"},
     )
-    password = fields.String(
+    password = Text(
         required=True,
         validate=validate.Length(min=8, max=128),
         metadata={"example": "new_password"},
     )
-    email = fields.String(
+    email = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=254),
         metadata={"format": "email", "example": "user@example.com"},
     )
-    first_name = fields.String(
+    first_name = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=64),
-        metadata={"description": _NAME_HELP},
+        metadata=_NAME_DOC,
     )
-    last_name = fields.String(
+    last_name = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=64),
-        metadata={"description": _NAME_HELP},
+        metadata=_NAME_DOC,
     )
 
 
 class LoginRequest(_Lenient):
-    username = fields.String(
+    username = Text(
         required=True, validate=validate.Length(min=1, max=256), metadata={"example": "new_user"}
     )
-    password = fields.String(
+    password = Text(
         required=True,
         validate=validate.Length(min=1, max=1024),
         metadata={"example": "new_password"},
@@ -86,16 +119,14 @@ class LoginRequest(_Lenient):
 
 
 class UpdateProfileRequest(_Strict):
-    email = fields.String(
-        allow_none=True, validate=validate.Length(max=254), metadata={"format": "email"}
-    )
-    first_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
-    last_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(
+    email = Text(allow_none=True, validate=validate.Length(max=254), metadata={"format": "email"})
+    first_name = Text(allow_none=True, validate=validate.Length(min=1, max=64), metadata=_NAME_DOC)
+    last_name = Text(allow_none=True, validate=validate.Length(min=1, max=64), metadata=_NAME_DOC)
+    password = Text(
         validate=validate.Length(min=8, max=128),
         metadata={"description": "new password; needs current_password"},
     )
-    current_password = fields.String(validate=validate.Length(min=1, max=1024))
+    current_password = Text(validate=validate.Length(min=1, max=1024))
 
 
 class WriteRequest(_Lenient):
@@ -104,7 +135,9 @@ class WriteRequest(_Lenient):
         metadata={
             "type": "object",
             "minProperties": 1,
-            "additionalProperties": {},
+            "additionalProperties": JSON_VALUE_REF,
+            # OpenAPI 3.0 has no propertyNames: this at least forbids the empty key.
+            "properties": {"": {"not": {}}},
             "example": {"key1": "value1", "key2": "value2", "key3": 1},
         },
     )
@@ -112,7 +145,7 @@ class WriteRequest(_Lenient):
         WriteMode,
         by_value=True,
         load_default=WriteMode.UPSERT,
-        metadata={"description": "upsert overwrites; insert keeps existing keys"},
+        metadata={"type": "string", "description": "upsert overwrites; insert keeps existing keys"},
     )
 
 
@@ -122,7 +155,12 @@ class KeysRequest(_Lenient):
         metadata={
             "type": "array",
             "minItems": 1,
-            "items": {"type": "string", "minLength": 1},
+            "items": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 1024,
+                "description": "1-1024 bytes of UTF-8",
+            },
             "example": ["key1", "key2", "key3"],
         },
     )
@@ -130,5 +168,112 @@ class KeysRequest(_Lenient):
 
 class ListKeysQuery(_Lenient):
     prefix = fields.String(load_default="", validate=validate.Length(max=1024))
-    after = fields.String(load_default=None, metadata={"description": "cursor from `next`"})
+    after = fields.String(
+        load_default=None,
+        metadata={"description": "the opaque cursor from `next`; empty or absent: first page"},
+    )
     limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
+
+
+# Response bodies: the routes build them as dicts; these schemas document them in OpenAPI.
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={"example": "validation_error"})
+    message = fields.String(required=True, metadata={"example": "username: must be 2-64 ..."})
+    problems = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        data_key="fields",
+        metadata={
+            "description": "validation errors: field -> problems",
+            "example": {"password": ["must be 8-128 characters"]},
+        },
+    )
+    key = fields.String(metadata={"description": "the offending key (invalid_key, invalid_value)"})
+
+
+class ErrorResponse(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class ProfileResponse(Schema):
+    username = fields.String(required=True, metadata={"example": "new_user"})
+    email = fields.String(required=True, allow_none=True, metadata={"example": "user@example.com"})
+    first_name = fields.String(required=True, allow_none=True, metadata={"example": "Ada"})
+    last_name = fields.String(required=True, allow_none=True, metadata={"example": "Lovelace"})
+    created_at = fields.DateTime(required=True, metadata={"example": "2024-05-01T12:00:00Z"})
+    updated_at = fields.DateTime(required=True, metadata={"example": "2024-05-01T12:00:00Z"})
+
+
+_JWT_EXAMPLE = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+
+
+class TokenResponse(Schema):
+    token = fields.String(required=True, metadata={"example": _JWT_EXAMPLE})
+    access_token = fields.String(
+        required=True, metadata={"description": "same JWT as token", "example": _JWT_EXAMPLE}
+    )
+    token_type = fields.String(required=True, validate=validate.OneOf(["bearer"]))
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "seconds until the token expires", "example": 1800}
+    )
+
+
+class RegisterResponse(TokenResponse):
+    status = fields.String(required=True, validate=validate.OneOf(["User created successfully"]))
+    user = fields.Nested(ProfileResponse, required=True)
+
+
+class ProfileUpdateResponse(ProfileResponse):
+    """The profile; a password change adds a fresh token (every earlier token is revoked)."""
+
+    token = fields.String()
+    access_token = fields.String()
+    token_type = fields.String(validate=validate.OneOf(["bearer"]))
+    expires_in = fields.Integer()
+
+
+class WriteResponse(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["success"]))
+    written = fields.Integer(required=True, metadata={"example": 3})
+    skipped = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "existing keys left alone in insert mode", "example": []},
+    )
+
+
+class ReadResponse(Schema):
+    data = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={
+            "additionalProperties": JSON_VALUE_REF,
+            "example": {"key1": "value1", "key2": "value2", "key3": 1},
+        },
+    )
+    not_found = fields.List(fields.String(), required=True, metadata={"example": []})
+
+
+class DeleteResponse(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["success"]))
+    deleted = fields.Integer(required=True, metadata={"example": 2})
+
+
+class KeyPageResponse(Schema):
+    keys = fields.List(fields.String(), required=True, metadata={"example": ["key1", "key2"]})
+    next = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "pass as `after` for the next page; null on the last page"},
+    )
+
+
+class HealthResponse(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+
+
+class ReadyResponse(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ready", "unavailable"]))
+    error = fields.Nested(ErrorDetail)

@@ -60,10 +60,14 @@ def encode_cursor(key: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    padded = cursor + "=" * (-len(cursor) % 4)
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest("invalid_cursor", "after must be a cursor returned in `next`") from None
+        key = ""
+    if not key:
+        raise BadRequest("invalid_cursor", "after must be a cursor returned in `next`")
+    return key
 
 
 @routes.get("/api/keys")

@@ -1,7 +1,9 @@
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
+from marshmallow import Schema, ValidationError
 
 from application.ports import IssuedToken
 from application.users.commands import (
@@ -50,6 +52,20 @@ def token_body(token: IssuedToken) -> dict[str, Any]:
     }
 
 
+def load_all_problems(
+    schema: Schema, data: Any, rules: Callable[[Mapping[str, object]], dict[str, list[str]]]
+) -> dict[str, Any]:
+    """Schema load whose error also names the fields that only break the domain rules."""
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+        return loaded
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        rest = rules({k: v for k, v in valid.items() if k not in messages})
+        raise ValidationError({**messages, **rest}) from None
+
+
 def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
@@ -59,7 +75,7 @@ def client_address(request: web.Request) -> str:
 async def register(
     request: web.Request, handler: RegisterUserHandler = Provide[Container.register_user]
 ) -> web.Response:
-    body = _register.load(await read_json(request))
+    body = load_all_problems(_register, await read_json(request), handler.problems)
     result = await handler(RegisterUser(**body))
     return json_response(
         {
@@ -102,8 +118,8 @@ async def get_me(
 async def update_me(
     request: web.Request, handler: UpdateProfileHandler = Provide[Container.update_profile]
 ) -> web.Response:
-    body = _update.load(await read_json(request))
-    if not body:
+    body = load_all_problems(_update, await read_json(request), handler.problems)
+    if not body.keys() - {"current_password"}:
         raise BadRequest(
             "nothing_to_update", "send at least one of email, first_name, last_name, password"
         )

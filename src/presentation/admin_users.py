@@ -1,0 +1,84 @@
+"""`kv-api user create|delete|list`: operator account management through the use cases."""
+
+import argparse
+import asyncio
+import getpass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TextIO
+
+from dependency_injector import providers
+
+from application.users.ensure_user import EnsureUser
+from application.users.manage import ListUsers, RemoveUser
+from domain.errors import InvalidField
+from infrastructure.settings import Settings
+from infrastructure.tarantool.migrations import MigrationRunner
+from infrastructure.tarantool.storage import Storage
+from presentation.container import Container
+
+
+class AdminError(Exception):
+    """The command cannot do what was asked (exit code 1); the message says why."""
+
+
+def read_new_password(stdin: TextIO) -> str:
+    """Twice from a hidden prompt on a terminal, else the first line of stdin; never argv."""
+    try:
+        if stdin.isatty():
+            first = getpass.getpass("Password: ")
+            if getpass.getpass("Repeat password: ") != first:
+                raise AdminError("the passwords do not match")
+            return first
+        password = stdin.readline().rstrip("\r\n")
+    except (EOFError, KeyboardInterrupt):
+        raise AdminError("cancelled: no password given") from None
+    if not password:
+        raise AdminError("no password given on stdin")
+    return password
+
+
+@asynccontextmanager
+async def _container(settings: Settings, storage: Storage) -> AsyncIterator[Container]:
+    container = Container(settings=settings)
+    container.storage.override(providers.Object(storage))
+    try:
+        yield container
+    finally:
+        result = container.shutdown_resources()
+        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            await result
+
+
+async def _create(container: Container, name: str, password: str) -> str:
+    try:
+        created = await container.ensure_user()(EnsureUser(name, password))
+    except InvalidField as exc:
+        problems = "; ".join(f"{field}: {', '.join(found)}" for field, found in exc.fields.items())
+        raise AdminError(problems) from None
+    if not created:
+        raise AdminError(f"user {name} already exists")
+    return f"created user {name}"
+
+
+async def _delete(container: Container, name: str) -> str:
+    if not await container.remove_user()(RemoveUser(name)):
+        raise AdminError(f"no user named {name}")
+    return f"deleted user {name} with all their keys and tokens"
+
+
+async def _list(container: Container, limit: int) -> str:
+    return "\n".join(await container.list_users()(ListUsers(limit)))
+
+
+async def run_user_command(
+    settings: Settings, storage: Storage, args: argparse.Namespace, password: str
+) -> str:
+    """Runs one `user` subcommand and returns what to print; AdminError when it cannot."""
+    await MigrationRunner(storage.primary, settings.migrations_dir).apply()
+    async with _container(settings, storage) as container:
+        if args.user_command == "create":
+            return await _create(container, args.name, password)
+        if args.user_command == "delete":
+            return await _delete(container, args.name)
+        return await _list(container, args.limit)

@@ -1,0 +1,150 @@
+"""Prometheus metrics: one registry per app, or the shared files of `serve --workers N`."""
+
+import os
+import tempfile
+from collections.abc import Callable
+
+from aiohttp.web_urldispatcher import AbstractResource
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    gc_collector,
+    generate_latest,
+    platform_collector,
+    process_collector,
+)
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from presentation.http.request_context import UNMATCHED
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def fresh_multiprocess_dir() -> str:
+    """For the supervisor of `serve --workers N`: each run starts its counters from zero."""
+    return tempfile.mkdtemp(prefix="kv-api-metrics-")
+
+
+def worker_exited(pid: int, path: str) -> None:
+    """Drop the dead worker's live gauges; its counters and histograms stay in the totals."""
+    mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+
+
+def _registry() -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=True)
+    if multiprocess_dir() is None:
+        process_collector.ProcessCollector(registry=registry)
+        platform_collector.PlatformCollector(registry=registry)
+        gc_collector.GCCollector(registry=registry)
+    return registry
+
+
+class Metrics:
+    """Metric families plus a cache of labelled children, so a request costs two dict hits."""
+
+    def __init__(self) -> None:
+        self.registry = _registry()
+        reg = self.registry
+        self.requests = Counter(
+            "kv_http_requests",
+            "HTTP requests answered",
+            ["route", "method", "status"],
+            registry=reg,
+        )
+        self.latency = Histogram(
+            "kv_http_request_duration_seconds",
+            "time from the request reaching the app to its response, by route",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        keys = Counter("kv_keys", "keys written, read or deleted", ["operation"], registry=reg)
+        self.keys_written = keys.labels("written")
+        self.keys_read = keys.labels("read")
+        self.keys_deleted = keys.labels("deleted")
+        batch = Histogram(
+            "kv_batch_size",
+            "pairs or keys per batch",
+            ["operation"],
+            buckets=BATCH_BUCKETS,
+            registry=reg,
+        )
+        self.write_batch = batch.labels("write")
+        self.read_batch = batch.labels("read")
+        self.delete_batch = batch.labels("delete")
+        self.storage_errors = Counter(
+            "kv_storage_errors",
+            "failed Tarantool calls by function and kind (unavailable, rejected, failed)",
+            ["function", "kind"],
+            registry=reg,
+        )
+        self.login_failures = Counter(
+            "kv_login_failures", "logins refused for a wrong user or password", registry=reg
+        )
+        self.login_rate_limited = Counter(
+            "kv_login_rate_limited", "logins refused by the failed-login throttle", registry=reg
+        )
+        self.tarantool_connected = Gauge(
+            "kv_tarantool_connected",
+            "1 when the connection to this Tarantool is up (min over live workers)",
+            ["role", "address"],
+            multiprocess_mode="livemin",
+            registry=reg,
+        )
+        self._before_scrape: list[Callable[[], None]] = []
+        self._http: dict[tuple[AbstractResource | None, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe_request(
+        self, resource: AbstractResource | None, method: str, status: int, seconds: float
+    ) -> None:
+        children = self._http.get((resource, method, status))
+        if children is None:
+            children = self._http_children(resource, method, status)
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def _http_children(
+        self, resource: AbstractResource | None, method: str, status: int
+    ) -> tuple[Counter, Histogram]:
+        route = UNMATCHED if resource is None else resource.canonical
+        label = method if method in _METHODS else "OTHER"
+        children = (
+            self.requests.labels(route, label, str(status)),
+            self.latency.labels(route, label),
+        )
+        if method in _METHODS:  # arbitrary method names must not grow the cache
+            self._http[(resource, method, status)] = children
+        return children
+
+    def storage_error(self, function: str, kind: str) -> None:
+        self.storage_errors.labels(function, kind).inc()
+
+    def connection_state(self, role: str, address: str, connected: bool) -> None:
+        self.tarantool_connected.labels(role, address).set(1 if connected else 0)
+
+    def before_scrape(self, refresh: Callable[[], None]) -> None:
+        self._before_scrape.append(refresh)
+
+    def render(self) -> bytes:
+        for refresh in self._before_scrape:
+            refresh()
+        path = multiprocess_dir()
+        if path is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)

@@ -1,0 +1,78 @@
+"""The request being handled, visible to every log line emitted while handling it."""
+
+import logging
+import random
+import re
+from contextvars import ContextVar, Token
+
+from aiohttp import web
+
+from presentation.http.auth import PAYLOAD_KEY, SESSION_KEY
+
+REQUEST_ID_HEADER = "X-Request-ID"
+UNMATCHED = "unmatched"
+_SANE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
+_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
+Scope = tuple[str, web.Request]
+_current: ContextVar[Scope | None] = ContextVar("kv_request", default=None)
+
+
+def request_id_for(incoming: str | None) -> str:
+    """Keep a caller's id when it is safe to echo and log; otherwise make a new one."""
+    if incoming is not None and _SANE_ID.fullmatch(incoming):
+        return incoming
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A random UUID4 as 32 hex digits. Ids need not be unguessable, only unique, and
+    `random` makes one in a fifth of the time of `uuid.uuid4()` (which reads os.urandom)."""
+    return f"{random.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
+
+
+def route_of(request: web.Request) -> str:
+    """The route template (`/api/write`), never the raw path; `unmatched` for 404 and 405."""
+    resource = request.match_info.route.resource
+    return UNMATCHED if resource is None else resource.canonical
+
+
+def user_id_of(request: web.Request) -> int | None:
+    session = request.get(SESSION_KEY)
+    if session is not None:
+        return int(session.user_id)
+    payload = request.get(PAYLOAD_KEY)
+    subject: object = payload.get("sub") if isinstance(payload, dict) else None
+    if isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) < 20:
+        return int(subject)
+    return None
+
+
+def enter(request_id: str, request: web.Request) -> Token[Scope | None]:
+    return _current.set((request_id, request))
+
+
+def leave(token: Token[Scope | None]) -> None:
+    _current.reset(token)
+
+
+def current_request_id() -> str | None:
+    scope = _current.get()
+    return None if scope is None else scope[0]
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds request_id, method, route and user_id (once authenticated) to each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        scope = _current.get()
+        if scope is None:
+            return True
+        request_id, request = scope
+        record.request_id = request_id
+        record.method = request.method
+        record.route = route_of(request)
+        user_id = user_id_of(request)
+        if user_id is not None:
+            record.user_id = user_id
+        return True

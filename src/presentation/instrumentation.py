@@ -1,0 +1,102 @@
+"""Decorators the composition root puts around adapters and handlers to feed the metrics."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from aiohttp import web
+
+from application.errors import InvalidCredentials, RateLimited
+from application.ports import IssuedToken, KeyPage, KeyValueRepository, Session, WriteOutcome
+from application.users.commands import Login
+from application.users.login import LoginHandler
+from domain.keys import JsonValue, WriteMode
+from infrastructure.tarantool.storage import Storage
+from presentation.http.metrics import Metrics
+
+CONNECTION_POLL_SECONDS = 1.0
+
+
+class ObservedKeyValueRepository:
+    """Counts keys and batch sizes of the calls that succeed."""
+
+    def __init__(self, inner: KeyValueRepository, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def write(
+        self, session: Session, items: Sequence[tuple[str, bytes]], mode: WriteMode
+    ) -> WriteOutcome | None:
+        outcome = await self._inner.write(session, items, mode)
+        if outcome is not None:
+            self._metrics.write_batch.observe(len(items))
+            self._metrics.keys_written.inc(outcome.written)
+        return outcome
+
+    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue] | None:
+        found = await self._inner.read(session, keys)
+        if found is not None:
+            self._metrics.read_batch.observe(len(keys))
+            self._metrics.keys_read.inc(len(found))
+        return found
+
+    async def delete(self, session: Session, keys: Sequence[str]) -> int | None:
+        deleted = await self._inner.delete(session, keys)
+        if deleted is not None:
+            self._metrics.delete_batch.observe(len(keys))
+            self._metrics.keys_deleted.inc(deleted)
+        return deleted
+
+    async def list_keys(
+        self, session: Session, prefix: str, after: str | None, limit: int
+    ) -> KeyPage | None:
+        return await self._inner.list_keys(session, prefix, after, limit)
+
+
+class ObservedLogin:
+    """Counts refused logins: wrong credentials and throttled attempts."""
+
+    def __init__(self, inner: LoginHandler, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def __call__(self, command: Login) -> IssuedToken:
+        try:
+            return await self._inner(command)
+        except InvalidCredentials:
+            self._metrics.login_failures.inc()
+            raise
+        except RateLimited:
+            self._metrics.login_rate_limited.inc()
+            raise
+
+
+def track_storage(
+    storage: Callable[[], Storage], metrics: Metrics
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context: storage error counts, and the connection gauge polled each second."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        current = storage()
+        clients = [("primary", current.primary)] + [("replica", r) for r in current.replicas]
+        for _, client in clients:
+            client.observe(metrics)
+
+        def refresh() -> None:
+            for role, client in clients:
+                address = f"{client.address.host}:{client.address.port}"
+                metrics.connection_state(role, address, client.connected)
+
+        async def poll() -> None:  # keeps other workers' values fresh under --workers N
+            while True:
+                refresh()
+                await asyncio.sleep(CONNECTION_POLL_SECONDS)
+
+        metrics.before_scrape(refresh)
+        poller = asyncio.create_task(poll())
+        yield
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+
+    return context

@@ -1,0 +1,248 @@
+"""Every route of the HTTP contract (API.md): request schema, success and error statuses."""
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from marshmallow import Schema
+
+from presentation.http import schemas as s
+from presentation.openapi_responses import NOT_READY
+
+JSON = "application/json"
+Content = tuple[str, type[Schema] | dict[str, Any]]
+_STORAGE = (503,)
+_SESSION = (401, 503)
+_BODY = (400, 413)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    tag: str
+    success: str
+    status: int = 200
+    content: Content | None = None
+    errors: tuple[int | str, ...] = ()  # statuses, or names of response components
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    public: bool = False
+    description: str = ""
+    examples: dict[str, Any] | None = None
+
+
+def _examples(**named: tuple[str, Any]) -> dict[str, Any]:
+    return {name: {"summary": summary, "value": value} for name, (summary, value) in named.items()}
+
+
+_ACCOUNT_EXAMPLES = _examples(
+    seed001=("seed 001 client", {"username": "new_user", "password": "new_password"}),
+    profile=(
+        "with a profile (seed 004)",
+        {"username": "exampleUser", "password": "examplePassword", "email": "example@example.com"},
+    ),
+)
+_LOGIN_EXAMPLES = _examples(
+    seed000=("seed 000 bootstrap user", {"username": "admin", "password": "presale"}),
+    seed001=("seed 001 client", {"username": "new_user", "password": "new_password"}),
+)
+_WRITE_EXAMPLES = _examples(
+    seed=("seeds 001-003", {"data": {"key1": "value1", "key2": "value2", "key3": 1}}),
+    nested=("any JSON value", {"data": {"profile": {"tags": ["a", "b"], "score": 1.5}}}),
+    insert=("insert mode (seed 003)", {"data": {"key1": "kept if it exists"}, "mode": "insert"}),
+)
+_KEYS_EXAMPLES = _examples(seed=("seeds 000-003", {"keys": ["key1", "key2", "key3"]}))
+_PROFILE_EXAMPLES = _examples(
+    profile=("profile fields", {"email": "ada@example.com", "first_name": "Ada"}),
+    password=(
+        "change the password (revokes older tokens)",
+        {"password": "a-new-password", "current_password": "the-old-password"},
+    ),
+)
+_UPDATE = Operation(
+    "patch",
+    "/api/users/me",
+    "updateProfile",
+    "Update your profile",
+    "users",
+    "the updated profile; with a fresh token after a password change",
+    content=(JSON, s.ProfileUpdateResponse),
+    errors=(*_BODY, 401, 403, *_STORAGE),
+    body=s.UpdateProfileRequest,
+    examples=_PROFILE_EXAMPLES,
+)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "post",
+        "/api/register",
+        "register",
+        "Create an account and get a token",
+        "users",
+        "account created",
+        content=(JSON, s.RegisterResponse),
+        errors=(*_BODY, 409, *_STORAGE),
+        body=s.RegisterRequest,
+        public=True,
+        examples=_ACCOUNT_EXAMPLES,
+    ),
+    Operation(
+        "post",
+        "/api/login",
+        "login",
+        "Exchange username and password for a token",
+        "users",
+        "a fresh token",
+        content=(JSON, s.TokenResponse),
+        errors=(*_BODY, 401, 429, *_STORAGE),
+        body=s.LoginRequest,
+        public=True,
+        examples=_LOGIN_EXAMPLES,
+        description="One answer for an unknown user and a wrong password.",
+    ),
+    Operation(
+        "post",
+        "/api/logout",
+        "logout",
+        "Revoke the token of this request",
+        "users",
+        "the token is revoked",
+        status=204,
+        errors=_SESSION,
+    ),
+    Operation(
+        "get",
+        "/api/users/me",
+        "getProfile",
+        "Read your profile",
+        "users",
+        "your profile",
+        content=(JSON, s.ProfileResponse),
+        errors=_SESSION,
+    ),
+    _UPDATE,
+    replace(_UPDATE, method="put", operation_id="replaceProfile", summary="Same as PATCH"),
+    Operation(
+        "delete",
+        "/api/users/me",
+        "deleteAccount",
+        "Delete your account, keys and tokens",
+        "users",
+        "the account is gone",
+        status=204,
+        errors=_SESSION,
+    ),
+    Operation(
+        "post",
+        "/api/write",
+        "write",
+        "Write a batch of key-value pairs atomically",
+        "kv",
+        "the whole batch is stored",
+        content=(JSON, s.WriteResponse),
+        errors=(*_BODY, *_SESSION),
+        body=s.WriteRequest,
+        examples=_WRITE_EXAMPLES,
+    ),
+    Operation(
+        "post",
+        "/api/read",
+        "read",
+        "Read a batch of keys",
+        "kv",
+        "found pairs and missing keys",
+        content=(JSON, s.ReadResponse),
+        errors=(*_BODY, *_SESSION),
+        body=s.KeysRequest,
+        examples=_KEYS_EXAMPLES,
+    ),
+    Operation(
+        "post",
+        "/api/delete",
+        "delete",
+        "Delete a batch of keys atomically",
+        "kv",
+        "how many keys existed and are gone",
+        content=(JSON, s.DeleteResponse),
+        errors=(*_BODY, *_SESSION),
+        body=s.KeysRequest,
+        examples=_KEYS_EXAMPLES,
+    ),
+    Operation(
+        "get",
+        "/api/keys",
+        "listKeys",
+        "List your keys in key order, page by page",
+        "kv",
+        "a page of keys",
+        content=(JSON, s.KeyPageResponse),
+        errors=(400, *_SESSION),
+        query=s.ListKeysQuery,
+    ),
+    Operation(
+        "get",
+        "/health",
+        "health",
+        "Liveness",
+        "ops",
+        "the process is alive",
+        content=(JSON, s.HealthResponse),
+        public=True,
+    ),
+    Operation(
+        "get",
+        "/ready",
+        "ready",
+        "Readiness: Tarantool answers",
+        "ops",
+        "ready to serve",
+        content=(JSON, s.ReadyResponse),
+        errors=(NOT_READY,),
+        public=True,
+    ),
+    Operation(
+        "get",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics",
+        "ops",
+        "Prometheus text format",
+        content=("text/plain", {"type": "string"}),
+        public=True,
+    ),
+    Operation(
+        "get",
+        "/openapi.json",
+        "openapi",
+        "This OpenAPI document",
+        "docs",
+        "OpenAPI 3",
+        content=(JSON, {"type": "object"}),
+        public=True,
+    ),
+    Operation(
+        "get",
+        "/docs",
+        "swaggerUi",
+        "Swagger UI for this document",
+        "docs",
+        "an HTML page",
+        content=("text/html", {"type": "string"}),
+        public=True,
+    ),
+)
+
+# Rules the application layer enforces beyond the marshmallow field checks.
+_PROFILE_FIELDS = ("email", "first_name", "last_name", "password")
+SCHEMA_RULES: dict[str, dict[str, Any]] = {
+    "UpdateProfileRequest": {
+        "description": "At least one of email, first_name, last_name, password; "
+        "changing the password needs current_password.",
+        "allOf": [
+            {"anyOf": [{"required": [name]} for name in _PROFILE_FIELDS]},
+            {"anyOf": [{"not": {"required": ["password"]}}, {"required": ["current_password"]}]},
+        ],
+    },
+}

@@ -1,0 +1,101 @@
+"""Reusable error responses of the OpenAPI document: one component per status the server returns."""
+
+from typing import Any
+
+from apispec import APISpec
+
+from presentation.http.schemas import ErrorResponse, ReadyResponse
+
+_RETRY_AFTER = {
+    "description": "seconds to wait before trying again",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+_WWW_AUTHENTICATE = {
+    "description": "always `Bearer`",
+    "required": True,
+    "schema": {"type": "string", "enum": ["Bearer"]},
+}
+
+
+def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+# status -> (component name, description, example body, headers)
+_ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
+    400: (
+        "BadRequest",
+        "invalid request: bad JSON, wrong types, missing or empty fields, a broken limit",
+        _error(
+            "validation_error",
+            "password: must be 8-128 characters",
+            fields={"password": ["must be 8-128 characters"]},
+        ),
+        {},
+    ),
+    401: (
+        "Unauthorized",
+        "missing, malformed, expired, tampered or revoked token; or wrong credentials at login",
+        _error("unauthorized", "invalid or missing bearer token"),
+        {"WWW-Authenticate": _WWW_AUTHENTICATE},
+    ),
+    403: (
+        "Forbidden",
+        "current_password is wrong",
+        _error("wrong_current_password", "current_password is wrong"),
+        {},
+    ),
+    409: (
+        "Conflict",
+        "the username is taken (compared case-insensitively)",
+        _error("username_taken", "a user with this username already exists"),
+        {},
+    ),
+    413: (
+        "PayloadTooLarge",
+        "the request body is over the configured limit",
+        _error("payload_too_large", "request body is larger than the configured limit"),
+        {},
+    ),
+    429: (
+        "TooManyRequests",
+        "too many failed logins for this username or client address",
+        _error("rate_limited", "too many failed login attempts; try again later"),
+        {"Retry-After": _RETRY_AFTER},
+    ),
+    503: (
+        "ServiceUnavailable",
+        "the storage (Tarantool) is unavailable; retry later",
+        _error("storage_unavailable", "storage is unavailable, try again shortly"),
+        {"Retry-After": _RETRY_AFTER},
+    ),
+}
+
+ERROR_RESPONSES: dict[int, str] = {status: entry[0] for status, entry in _ERRORS.items()}
+NOT_READY = "NotReady"
+RESPONSE_STATUS: dict[str, int] = {name: status for status, name in ERROR_RESPONSES.items()}
+RESPONSE_STATUS[NOT_READY] = 503
+
+
+def register_error_responses(spec: APISpec) -> None:
+    for name, description, example, headers in _ERRORS.values():
+        component: dict[str, Any] = {
+            "description": description,
+            "content": {"application/json": {"schema": ErrorResponse, "example": example}},
+        }
+        if headers:
+            component["headers"] = headers
+        spec.components.response(name, component)
+    not_ready = {
+        "status": "unavailable",
+        "error": {"code": "storage_unavailable", "message": "tarantool is not answering"},
+    }
+    spec.components.response(
+        NOT_READY,
+        {
+            "description": "Tarantool is not answering",
+            "content": {"application/json": {"schema": ReadyResponse, "example": not_ready}},
+            "headers": {"Retry-After": _RETRY_AFTER},
+        },
+    )

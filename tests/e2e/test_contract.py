@@ -1,0 +1,87 @@
+"""Contract fuzzing: schemathesis generates requests from the OpenAPI document (built from the
+same marshmallow schemas that validate requests) and checks every answer of a live server
+against it: status codes, content types, bodies, headers, and that bad input is rejected."""
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+
+from infrastructure.settings import Settings
+from presentation.openapi import build_openapi
+from presentation.routes.kv import encode_cursor
+from tests.conftest import unique_name
+from tests.support.server import ApiProcess
+
+# OpenAPI 3.0 cannot spell "Unicode letters and combining marks": the document names the
+# format and describes it; this strategy is the same rule for generating valid names.
+_LETTER = st.characters(categories=["L"])
+_NAME_CHAR = st.characters(categories=["L", "M"], include_characters=" '-")
+schemathesis.openapi.format(
+    "person-name", st.tuples(_LETTER, st.text(_NAME_CHAR, max_size=63)).map("".join)
+)
+
+MAX_EXAMPLES = int(os.environ.get("KV_CONTRACT_EXAMPLES", "50"))
+SEED = int(os.environ.get("KV_CONTRACT_SEED", "20240501"))
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        # The machine may be loaded: slow generation or a slow answer is not a contract failure.
+        "suppress-health-check": ["too_slow"],
+        "request-timeout": 60,
+        "generation": {
+            "max-examples": MAX_EXAMPLES,
+            "database": "none",
+            # Unknown query parameters are ignored by design (like unknown JSON fields of
+            # lenient bodies); the document cannot say so for query strings.
+            "allow-extra-parameters": False,
+        },
+        # `after` is an opaque, server-issued cursor: the fuzzer gets a real one, as it gets a
+        # real token. Bad cursors are covered by tests/e2e/test_kv_keys.py.
+        "parameters": {"query.after": encode_cursor("key1")},
+    }
+)
+SCHEMA = schemathesis.openapi.from_dict(build_openapi(Settings()), config=CONFIG)
+FUZZ_PASSWORD = "fuzz-user-password-0"
+# These revoke the token they are called with: every call gets a fresh user.
+REVOKING = {("POST", "/api/logout"), ("DELETE", "/api/users/me")}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+    # Its own embedded Tarantool: fuzzing registers arbitrary usernames (even `admin`) and
+    # records failed logins per client address, which must not leak into other tests.
+    env = {
+        "KV_BOOTSTRAP_USER": "admin:presale",
+        "KV_TARANTOOL_MEMORY_MB": "64",
+        "KV_LOG_LEVEL": "WARNING",
+        # failed logins would soon answer 429 to everything; the fuzzer should see 401s
+        "KV_LOGIN_MAX_FAILURES": "1000000",
+    }
+    api = ApiProcess(tmp_path_factory.mktemp("contract") / "data", env)
+    try:
+        yield api.start()
+    finally:
+        api.stop()
+
+
+def new_token(server: ApiProcess) -> str:
+    body = {"username": unique_name("fuzz"), "password": FUZZ_PASSWORD}
+    status, answer = server.request("POST", "/api/register", body)
+    assert status == 200, answer
+    token: str = answer["token"]
+    return token
+
+
+@pytest.fixture(scope="module")
+def token(server: ApiProcess) -> str:
+    return new_token(server)
+
+
+@SCHEMA.parametrize()
+def test_api_honours_its_openapi_document(case: Any, server: ApiProcess, token: str) -> None:
+    bearer = new_token(server) if (case.method, case.path) in REVOKING else token
+    case.call_and_validate(base_url=server.base, headers={"Authorization": f"Bearer {bearer}"})

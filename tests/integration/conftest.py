@@ -1,0 +1,81 @@
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from application.ports import NewUser, Session
+from domain.users import Profile
+from infrastructure.settings import Settings
+from infrastructure.tarantool.client import TarantoolClient
+from infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from infrastructure.tarantool.migrations import MigrationRunner
+from infrastructure.tarantool.users import TarantoolUserRepository
+from tests.conftest import unique_name
+from tests.support.tarantool import TarantoolProcess
+
+MIGRATIONS = Settings().migrations_dir
+MakeClient = Callable[[TarantoolProcess], Awaitable[TarantoolClient]]
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[MakeClient]:
+    """Connected clients to any test Tarantool; all closed at teardown."""
+    clients: list[TarantoolClient] = []
+
+    async def make(server: TarantoolProcess) -> TarantoolClient:
+        client = TarantoolClient(server.address, server.user, server.password, 5.0, 30.0)
+        clients.append(client)
+        assert await client.wait_connected(10.0), "cannot connect to the test tarantool"
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+def fresh_tarantool(tmp_path: Path) -> Iterator[TarantoolProcess]:
+    """An empty Tarantool of its own, for tests that need an unmigrated database."""
+    process = TarantoolProcess(tmp_path / "fresh").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def client(tarantool: TarantoolProcess, connect: MakeClient) -> TarantoolClient:
+    """A connection to the shared Tarantool with every migration applied."""
+    connected = await connect(tarantool)
+    await MigrationRunner(connected, MIGRATIONS).apply()
+    return connected
+
+
+@pytest.fixture
+def kv(client: TarantoolClient) -> TarantoolKeyValueRepository:
+    return TarantoolKeyValueRepository(client)
+
+
+MakeSession = Callable[[], Awaitable[Session]]
+
+
+@pytest.fixture
+def make_session(client: TarantoolClient) -> MakeSession:
+    """A new user in storage and a valid session of theirs."""
+    users = TarantoolUserRepository(client)
+
+    async def make() -> Session:
+        name = unique_name()
+        now = datetime.now(UTC)
+        user = await users.add(NewUser(name, name, "not-a-real-hash", Profile(), now))
+        assert user is not None
+        expires = int(time.time()) + 600
+        return Session(user.id, token_version=0, token_id=uuid.uuid4().hex, expires_at=expires)
+
+    return make
+
+
+@pytest.fixture
+async def session(make_session: MakeSession) -> Session:
+    return await make_session()
