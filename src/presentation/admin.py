@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from application.errors import StorageUnavailable
 from infrastructure.settings import Settings, StartupError
-from infrastructure.tarantool.migrations import MigrationRunner
+from infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner
 from infrastructure.tarantool.storage import Storage
 from presentation.admin_users import AdminError, read_new_password, run_user_command
 
@@ -61,7 +61,7 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
                 output = await run_user_command(settings, storage, args, password)
             else:
                 output = await _migrate(storage, settings, args)
-    except AdminError as exc:
+    except (AdminError, MigrationFailed) as exc:
         print(f"kv-api: {exc}", file=sys.stderr)
         return 1
     except StorageUnavailable:

@@ -48,12 +48,15 @@ async def _maybe_await(result: object) -> None:
         await result
 
 
-async def _purge_revoked(container: Container) -> None:
-    revocations = container.revocations()
+async def _purge_expired(container: Container) -> None:
+    """Housekeeping: expired revocations and finished login-failure windows."""
+    revocations, throttle = container.revocations(), container.throttle()
     while True:
         await asyncio.sleep(PURGE_INTERVAL)
+        now = int(time.time())
         with contextlib.suppress(Exception):
-            await revocations.purge_expired(int(time.time()))
+            await revocations.purge_expired(now)
+            await throttle.purge_stale(now)
 
 
 def _bootstrap_hook(container: Container, settings: Settings):  # type: ignore[no-untyped-def]
@@ -74,7 +77,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     storage = container.storage()
     storage.on_ready(_bootstrap_hook(container, settings))
     await storage.start(wait=30.0 if storage.managed else settings.connect_timeout)
-    purger = asyncio.create_task(_purge_revoked(container))
+    purger = asyncio.create_task(_purge_expired(container))
     yield
     purger.cancel()
     await storage.stop()

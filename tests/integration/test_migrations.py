@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asynctnt.exceptions import TarantoolDatabaseError
 
 from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.migrations import MigrationRunner, discover
+from infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner, discover
 from tests.integration.conftest import MIGRATIONS, MakeClient
 from tests.support.tarantool import TarantoolProcess
 
@@ -179,9 +178,23 @@ async def test_failed_migration_is_not_recorded_and_releases_the_lock(
     (directory / "900_probe.lua").write_text("error('half-written migration')")
     runner = MigrationRunner(await connect(fresh_tarantool), directory)
 
-    with pytest.raises(TarantoolDatabaseError, match="half-written migration"):
+    with pytest.raises(MigrationFailed, match=r"900_probe\.lua failed: .*half-written migration"):
         await runner.apply()
 
     assert [applied for _, applied, _ in await runner.status()] == [True] * len(ALL) + [False]
     (directory / "900_probe.lua").write_text(PROBE)
     assert await asyncio.wait_for(runner.apply(), 10) == ["900_probe.lua"]
+
+
+async def test_migrate_reports_a_failing_migration_in_one_line(
+    fresh_tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    directory = tmp_path / "broken"
+    shutil.copytree(MIGRATIONS, directory)
+    (directory / "900_probe.lua").write_text("error('half-written migration')")
+
+    code, output = await _kv_api(_cli_env(fresh_tarantool, directory, tmp_path / "data"), "migrate")
+
+    assert code == 1, output
+    assert "900_probe.lua failed" in output and "half-written migration" in output
+    assert "Traceback" not in output

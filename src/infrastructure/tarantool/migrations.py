@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from asynctnt.exceptions import TarantoolDatabaseError
+
 log = logging.getLogger("kv_api.migrations")
 _NAME = re.compile(r"^(\d{3,})_[a-z0-9_]+\.lua$")
 
@@ -42,6 +44,10 @@ return rows
 """
 
 
+class MigrationFailed(Exception):
+    """A migration raised inside Tarantool; it was not recorded and can be retried once fixed."""
+
+
 class Evaluator(Protocol):
     async def eval(self, code: str, args: list[Any]) -> Any: ...
 
@@ -67,7 +73,11 @@ class MigrationRunner:
     async def apply(self) -> list[str]:
         applied = []
         for migration in discover(self._directory):
-            if await self._conn.eval(_APPLY, [migration.name, migration.source]):
+            try:
+                done = await self._conn.eval(_APPLY, [migration.name, migration.source])
+            except TarantoolDatabaseError as exc:
+                raise MigrationFailed(f"migration {migration.name} failed: {exc.message}") from exc
+            if done:
                 log.info("migration applied", extra={"migration": migration.name})
                 applied.append(migration.name)
         return applied

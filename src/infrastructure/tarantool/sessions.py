@@ -29,3 +29,8 @@ class TarantoolLoginThrottle:
 
     async def succeeded(self, reset_scope: str, other_scopes: Sequence[str]) -> None:
         await self._client.call("kv_login_succeeded", [reset_scope, list(other_scopes)])
+
+    async def purge_stale(self, now: int, batch: int = 10_000) -> int:
+        """Drops counters whose window is over; they can no longer limit anyone."""
+        older_than = now - self._window
+        return int(await self._client.call("kv_purge_login_failures", [older_than, batch]))
