@@ -65,7 +65,7 @@ def _bootstrap_hook(container: Container, settings: Settings):  # type: ignore[n
             return
         name, password = settings.bootstrap_user
         if container.password_policy().problems(password, name):
-            log.warning("KV_BOOTSTRAP_USER has a weak password; change it outside local development")
+            log.warning("KV_BOOTSTRAP_USER has a weak password: fine for local use only")
         created = await container.ensure_user()(EnsureUser(name, password, enforce_policy=False))
         log.info("bootstrap user %s %s", name, "created" if created else "already exists")
 
