@@ -1,0 +1,159 @@
+"""One benchmark run: the processes, the wrk scenarios against the API, then the driver."""
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Coroutine
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench import api_client, driver, profile, wrk
+from bench.cpu import tree_seconds
+from bench.payloads import Batch, batches, dataset, login_body
+from bench.report import Results
+from bench.servers import ApiServer, TarantoolServer
+from bench.stats import Measurement
+from infrastructure.settings_loader import load_settings
+from presentation.gc_tuning import tune_for_serving
+
+T = TypeVar("T")
+KV_SCENARIOS = ("read10", "write10", "write1000", "read1000")
+ALL_SCENARIOS = (*KV_SCENARIOS, "login", "mixed")
+LOGIN_DRAIN_S = 2.0  # for the logins still hashing when wrk stops
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work_dir: Path) -> None:
+        self.args = args
+        self.work_dir = work_dir
+        self.batches = batches(dataset())
+        self.results = Results()
+        self.tarantool = TarantoolServer(work_dir / "tarantool")
+        extra = dict(item.split("=", 1) for item in args.api_env)
+        self.api = ApiServer(work_dir / "api", self.tarantool, args.workers, extra)
+        self.user: api_client.BenchUser | None = None
+
+    def prepare(self) -> None:
+        log(f"starting tarantool and kv-api serve --workers {self.args.workers}")
+        self.tarantool.start()
+        self.api.start()
+        self.user = run_async(api_client.create_user(self.api.base_url))
+        for name in ("write1000", *KV_SCENARIOS):
+            run_async(api_client.check_batch(self.api.base_url, self.user, self.batches[name]))
+        log(f"ready: {self.api.base_url} as {self.user.username}; request bodies checked")
+
+    def stop(self) -> None:
+        self.api.stop()
+        self.tarantool.stop()
+
+    def kv_job(self, batch: Batch, connections: int) -> wrk.WrkJob:
+        assert self.user is not None
+        body = self.work_dir / f"{batch.name}.json"
+        body.write_bytes(batch.body_bytes())
+        env = {"BENCH_TOKEN": self.user.token, "BENCH_BODY_FILE": str(body)}
+        return wrk.WrkJob(
+            self.api.base_url + batch.path(), "kv.lua", env, connections, self.args.threads
+        )
+
+    def login_job(self) -> wrk.WrkJob:
+        assert self.user is not None
+        env = {"BENCH_USERNAME": self.user.username, "BENCH_PASSWORD": self.user.password}
+        return wrk.WrkJob(
+            self.api.base_url + "/api/login",
+            "login.lua",
+            env,
+            self.args.login_connections,
+            self.args.threads,
+        )
+
+    def measure_api(self, name: str) -> None:
+        log(f"api {name}: {self.args.duration:.0f}s")
+        with profile.recording(self.args.profile, name, self.api.pid, self.args.duration):
+            if name == "mixed":
+                self.measure_mixed()
+            elif name == "login":
+                # no warm-up run: its last logins would still be hashing when the next run
+                # starts, and the API counts logins in progress against the caller's address
+                self.results.api[name] = self.run_measured(name, self.login_job(), 1)
+            else:
+                batch = self.batches[name]
+                job = self.kv_job(batch, self.args.connections)
+                if self.args.warmup > 0:
+                    wrk.run(job, self.args.warmup, batch.size)
+                self.results.api[name] = self.run_measured(name, job, batch.size)
+        if name in ("login", "mixed"):
+            time.sleep(LOGIN_DRAIN_S)
+
+    def run_measured(self, name: str, job: wrk.WrkJob, size: int) -> Measurement:
+        api_cpu, server_cpu = tree_seconds(self.api.pid), self.tarantool_cpu()
+        measured = wrk.run(job, self.args.duration, size)
+        api_cpu = tree_seconds(self.api.pid) - api_cpu
+        server_cpu = self.tarantool_cpu() - server_cpu
+        if measured.errors:
+            self.explain_errors(name, job, measured)
+        count = max(1, measured.requests)
+        return replace(
+            measured, cpu_us=api_cpu / count * 1e6, tarantool_cpu_us=server_cpu / count * 1e6
+        )
+
+    def explain_errors(self, name: str, job: wrk.WrkJob, measured: Measurement) -> None:
+        assert self.user is not None
+        if name == "login":
+            body = login_body(self.user.username, self.user.password)
+            headers: dict[str, str] = {}
+        else:
+            body, headers = self.batches[name].body_bytes(), self.user.headers()
+        sample = run_async(api_client.sample_answer(job.url, body, headers))
+        log(
+            f"api {name}: {measured.errors} errors ({measured.non_2xx} non-2xx, "
+            f"statuses {measured.statuses or 'not counted'}); one request now: {sample}"
+        )
+
+    def tarantool_cpu(self) -> float:
+        return tree_seconds(self.tarantool.pid)
+
+    def measure_mixed(self) -> None:
+        reads = self.kv_job(self.batches["read10"], self.args.connections)
+        logins = self.login_job().start(self.args.duration)
+        self.results.api["mixed"] = wrk.run(reads, self.args.duration, 10)
+        self.results.mixed_logins = wrk.finish(logins, 1)
+
+    def measure_driver(self, name: str) -> None:
+        assert self.user is not None
+        log(f"driver {name}: {self.args.duration:.0f}s")
+        target = driver.DriverTarget(
+            self.tarantool.address, self.tarantool.user, self.tarantool.password
+        )
+        load = driver.Load(
+            self.batches[name],
+            self.user.session(),
+            load_settings(self.api.environment()),
+            self.args.connections,
+            self.args.duration,
+            self.args.warmup,
+        )
+        self.results.driver[name] = run_async(driver.measure(target, load, self.tarantool_cpu))
+
+    def run(self) -> Results:
+        for name in self.args.scenarios:
+            self.measure_api(name)
+        if not self.args.no_driver:
+            tune_for_serving()  # the API's garbage-collector settings, for a like-for-like floor
+            for name in self.args.scenarios:
+                if name in KV_SCENARIOS:
+                    self.measure_driver(name)
+        return self.results
