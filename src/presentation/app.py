@@ -10,7 +10,7 @@ from aiohttp import web
 from application.users.ensure_user import EnsureUser
 from infrastructure.settings import Settings
 from presentation.container import Container
-from presentation.http.auth import auth_middleware
+from presentation.http.auth import auth_middlewares
 from presentation.http.errors import error_middleware
 from presentation.http.observability import observe_middleware
 from presentation.http.security_headers import add_security_headers
@@ -95,7 +95,12 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
         middlewares=[
             observe_middleware(container.metrics(), settings.access_log),
             error_middleware,
-            auth_middleware(container.token_verifier(), PUBLIC_PATHS),
+            *auth_middlewares(
+                container.token_verifier(),
+                container.jwt_secret(),
+                settings.jwt_issuer,
+                PUBLIC_PATHS,
+            ),
         ],
     )
     app[CONTAINER] = container

@@ -36,14 +36,22 @@ class JwtTokenVerifier:
 
     def claims(self, token: str) -> Claims:
         """The token's claims; Unauthenticated when it is invalid or expired."""
-        known = self._verified.get(token)
+        known = self.remembered(token)
         if known is not None:
-            if self._clock() < known[0]:
-                return dict(known[1])
-            del self._verified[token]
+            return known
         claims = self._decode(token)
-        self._remember(token, claims)
+        self.remember(token, claims)
         return dict(claims)
+
+    def remembered(self, token: str) -> Claims | None:
+        """Claims of a token verified earlier and not yet expired, else None."""
+        known = self._verified.get(token)
+        if known is None:
+            return None
+        if self._clock() < known[0]:
+            return dict(known[1])
+        del self._verified[token]
+        return None
 
     def _decode(self, token: str) -> Claims:
         try:
@@ -56,7 +64,8 @@ class JwtTokenVerifier:
             raise Unauthenticated("invalid or missing bearer token") from None
         return claims
 
-    def _remember(self, token: str, claims: Claims) -> None:
+    def remember(self, token: str, claims: Claims) -> None:
+        """Only for claims that a full check (PyJWT, through aiohttp-jwt or `claims`) accepted."""
         expires_at = claims.get("exp")
         if not isinstance(expires_at, int | float) or isinstance(expires_at, bool):
             return
