@@ -1,5 +1,8 @@
+import contextlib
 import logging
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -40,9 +43,48 @@ class TextFormatter(logging.Formatter):
         return text + ("" if not extras else " " + " ".join(f"{k}={v}" for k, v in extras.items()))
 
 
+class BufferedStreamHandler(logging.Handler):
+    """Collects lines and writes them in one go every `interval` seconds from a daemon thread,
+    at once from WARNING up, and at exit (logging.shutdown flushes). A line-buffered stderr
+    costs a write system call per access-log line; at most `interval` of lines is lost if the
+    process is SIGKILLed. `emit` and `flush` both run under the handler's lock."""
+
+    def __init__(self, stream: IO[str], interval: float = 0.2) -> None:
+        super().__init__()
+        self._stream = stream
+        self._pending: list[str] = []
+        self._interval = interval
+        threading.Thread(target=self._flush_forever, name="log-flush", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._pending.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if not self._pending:
+                return
+            lines, self._pending = self._pending, []
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.write("\n".join(lines) + "\n")
+                self._stream.flush()
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            self.flush()
+
+
 def log_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
     """Formats as `fmt` (json or text) and tags records with the request being handled."""
-    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler: logging.Handler = (
+        BufferedStreamHandler(sys.stderr) if stream is None else logging.StreamHandler(stream)
+    )
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RequestContextFilter())
     return handler
