@@ -74,7 +74,8 @@ def auth_middlewares(
         secret,
         request_property=JWT_PROPERTY,
         credentials_required=False,
-        whitelist=[f"^{re.escape(path)}$" for path in sorted(public)],
+        # one anchored alternation: aiohttp-jwt tries whitelist patterns one by one per request
+        whitelist=["^(?:" + "|".join(re.escape(path) for path in sorted(public)) + ")$"],
         token_getter=token_getter,
         algorithms=[ALGORITHM],
         issuer=issuer,
