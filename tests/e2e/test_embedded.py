@@ -1,19 +1,9 @@
 """`kv-api serve` with no KV_TARANTOOL_URI: it runs and supervises its own Tarantool."""
 
-import os
 import signal
 from pathlib import Path
 
-from tests.support.server import ApiProcess
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return not status.exists() or "zombie" not in status.read_text()
+from tests.support.server import ApiProcess, pid_alive
 
 
 def test_embedded_mode_serves_keeps_data_and_stops_its_tarantool(tmp_path: Path) -> None:
@@ -31,7 +21,7 @@ def test_embedded_mode_serves_keeps_data_and_stops_its_tarantool(tmp_path: Path)
         assert (data_dir / "jwt_secret").exists() is False  # KV_JWT_SECRET is set in CHEAP_ENV
     finally:
         assert api.stop() == 0
-    assert not _pid_alive(tarantool_pid), "the managed tarantool outlived kv-api"
+    assert not pid_alive(tarantool_pid), "the managed tarantool outlived kv-api"
     assert "managed tarantool stopped" in api.log()
 
     again = ApiProcess(data_dir, env={"KV_BOOTSTRAP_USER": "admin:presale"}).start()

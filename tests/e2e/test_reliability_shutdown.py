@@ -2,25 +2,15 @@
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.server import ApiProcess
+from tests.support.server import ApiProcess, pid_alive
 
 PAIRS = 10_000
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
 
 
 def _queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
@@ -124,7 +114,7 @@ async def test_sigterm_finishes_an_in_flight_batch_then_checkpoints_and_exits_0(
         await asyncio.to_thread(api.stop, signal.SIGKILL)
     assert (status, json.loads(body)["written"]) == (200, PAIRS)
     assert code == 0
-    assert not _alive(tarantool_pid), "the managed tarantool outlived kv-api"
+    assert not pid_alive(tarantool_pid), "the managed tarantool outlived kv-api"
     assert set(tt_dir.glob("*.snap")) - snapshots, "no checkpoint was written on shutdown"
     assert "checkpoint before shutdown failed" not in api.log()
 
@@ -156,4 +146,4 @@ async def test_shutdown_waits_no_longer_than_kv_shutdown_timeout_for_a_stalled_r
     finally:
         await asyncio.to_thread(api.stop, signal.SIGKILL)
     assert code == 0
-    assert not _alive(tarantool_pid), "the managed tarantool outlived kv-api"
+    assert not pid_alive(tarantool_pid), "the managed tarantool outlived kv-api"
