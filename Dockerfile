@@ -5,7 +5,7 @@ WORKDIR /src
 # asynctnt and argon2-cffi ship manylinux wheels; gcc is only a fallback for missing wheels.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY src ./src
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 

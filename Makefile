@@ -37,12 +37,16 @@ soak: deps
 
 deps: system-deps $(STAMP)
 
-# Debian packages: tarantool (the store), wrk (bench load generator).
+# Debian packages: tarantool (the store), wrk (bench load generator), gcc and the Python
+# headers (the write path's C extension, src/infrastructure/_batchcodec.c).
 system-deps:
 	@missing=""; \
 	command -v tarantool >/dev/null || missing="$$missing tarantool"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v gcc >/dev/null || missing="$$missing gcc"; \
+	$(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+	  || missing="$$missing python3-dev"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && touch $(APT_UPDATED); \
@@ -57,7 +61,7 @@ browser-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/infrastructure/_batchcodec.c
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

@@ -1,9 +1,9 @@
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.keys import JsonValue, WriteMode
+from domain.keys import BatchLimits, JsonValue, WriteMode
 from domain.users import Profile, User, UserId
 
 
@@ -99,6 +99,15 @@ class KeyValueRepository(Protocol):
 
 class ValueEncoder(Protocol):
     def encode(self, value: JsonValue) -> bytes: ...
+
+    def encode_items(
+        self, items: Mapping[str, JsonValue], limits: BatchLimits
+    ) -> Sequence[tuple[str, bytes]]:
+        """Each (key, encoded value) in order, once every key and value has passed the limits'
+        rules (BatchLimits.check_key, check_value, check_encoded_size), else the domain error
+        for the first problem. Encoding walks every value anyway: checking in the same pass is
+        what makes large batches cheap."""
+        ...
 
 
 class PasswordHasher(Protocol):

@@ -10,15 +10,16 @@ from aiohttp import web
 from application.users.ensure_user import EnsureUser
 from infrastructure.settings import Settings
 from presentation.container import Container
-from presentation.http.auth import auth_middlewares
-from presentation.http.errors import error_middleware
-from presentation.http.observability import observe_middleware
+from presentation.http.auth import Authenticator
+from presentation.http.edge import edge_middleware
+from presentation.http.inflight import InFlightRequests
 from presentation.http.security_headers import add_security_headers
 from presentation.instrumentation import track_storage
 from presentation.routes import docs, kv, metrics, ops, users
 
 log = logging.getLogger("kv_api.app")
 CONTAINER = web.AppKey("container", Container)
+IN_FLIGHT = web.AppKey("in_flight", InFlightRequests)
 PUBLIC_PATHS = (
     "/api/register",
     "/api/login",
@@ -89,21 +90,19 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, container: Container | None = None) -> web.Application:
     container = container or build_container(settings)
+    authenticate = Authenticator(
+        container.token_verifier(), container.jwt_secret(), settings.jwt_issuer, PUBLIC_PATHS
+    )
+    in_flight = InFlightRequests()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         handler_args={"max_line_size": MAX_REQUEST_LINE},
         middlewares=[
-            observe_middleware(container.metrics(), settings.access_log),
-            error_middleware,
-            *auth_middlewares(
-                container.token_verifier(),
-                container.jwt_secret(),
-                settings.jwt_issuer,
-                PUBLIC_PATHS,
-            ),
+            edge_middleware(container.metrics(), authenticate, in_flight, settings.access_log)
         ],
     )
     app[CONTAINER] = container
+    app[IN_FLIGHT] = in_flight
     app.add_routes(users.routes)
     app.add_routes(kv.routes)
     app.add_routes(ops.routes)

@@ -14,7 +14,7 @@ from infrastructure.security.tokens import load_or_create_secret
 from infrastructure.settings import Settings, StartupError
 from infrastructure.tarantool.client import TarantoolClient
 from infrastructure.tarantool.managed import ManagedTarantool
-from presentation.app import create_app
+from presentation.app import IN_FLIGHT, create_app
 from presentation.gc_tuning import tune_for_serving
 from presentation.http.inflight import InFlightRequests
 from presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
@@ -42,8 +42,7 @@ def _stop_event() -> asyncio.Event:
 async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     stop = _stop_event()
     app = create_app(settings)
-    in_flight = InFlightRequests()
-    app.middlewares.insert(0, in_flight.middleware)
+    in_flight = app[IN_FLIGHT]
     runner = web.AppRunner(
         app,
         access_log=None,  # the observe middleware writes it (KV_ACCESS_LOG)

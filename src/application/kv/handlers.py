@@ -3,7 +3,6 @@ from dataclasses import dataclass
 from application.errors import SessionExpired
 from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
 from application.ports import KeyPage, KeyValueRepository, ValueEncoder, WriteOutcome
-from domain.errors import InvalidValue
 from domain.keys import BatchLimits, JsonValue
 
 
@@ -16,16 +15,8 @@ class WriteBatchHandler:
         self._limits = limits
 
     async def __call__(self, command: WriteBatch) -> WriteOutcome:
-        limits = self._limits
-        limits.check_items(command.items)
-        encoded: list[tuple[str, bytes]] = []
-        for key, value in command.items.items():
-            try:
-                packed = self._encoder.encode(value)
-            except ValueError as exc:
-                raise InvalidValue(key, str(exc)) from exc
-            limits.check_encoded_size(key, len(packed))
-            encoded.append((key, packed))
+        self._limits.check_batch_size(len(command.items), "data")
+        encoded = self._encoder.encode_items(command.items, self._limits)
         outcome = await self._repo.write(command.session, encoded, command.mode)
         if outcome is None:
             raise SessionExpired()

@@ -6,9 +6,25 @@ import msgpack
 from application.ports import KeyPage, Session, WriteOutcome
 from domain.errors import BatchTooLarge, InvalidKey
 from domain.keys import JsonValue, WriteMode
+from infrastructure.codec import native
 from infrastructure.tarantool.client import TarantoolClient
 
 _packb = msgpack.Packer(autoreset=True, use_bin_type=True).pack
+
+
+def _tuples(head: bytes, items: Sequence[tuple[str, bytes]]) -> list[bytes]:
+    """[user_id, key, value] tuples as MessagePack, ready for box_replace."""
+    if native is not None and type(items) is list:
+        joined: list[bytes] | None = native.join_tuples(head, items)
+        if joined is not None:
+            return joined
+    tuples = []
+    for key, packed in items:
+        try:
+            tuples.append(head + _packb(key) + packed)
+        except UnicodeEncodeError as exc:
+            raise InvalidKey(key, "is not valid Unicode") from exc
+    return tuples
 
 
 def _session_args(session: Session) -> list[Any]:
@@ -31,13 +47,7 @@ class TarantoolKeyValueRepository:
     async def write(
         self, session: Session, items: Sequence[tuple[str, bytes]], mode: WriteMode
     ) -> WriteOutcome | None:
-        head = b"\x93" + _packb(session.user_id)
-        tuples = []
-        for key, packed in items:
-            try:
-                tuples.append(head + _packb(key) + packed)
-            except UnicodeEncodeError as exc:
-                raise InvalidKey(key, "is not valid Unicode") from exc
+        tuples = _tuples(b"\x93" + _packb(session.user_id), items)
         insert_only = mode is WriteMode.INSERT
         args = [*_session_args(session), insert_only, tuples]
         result = await self._primary.call("kv_write", args)

@@ -1,20 +1,20 @@
 """Bearer-token authentication: aiohttp-jwt verifies every token it has not seen (HS256 pinned,
 issuer, expiry); a token it accepted is remembered until it expires, so the next requests with it
-skip the decode. Revocation and token versions are checked by storage on every call."""
+skip the decode. Revocation and token versions are checked by storage on every call.
+The edge middleware (presentation.http.edge) calls the Authenticator for every request."""
 
 import logging
 import re
 from collections.abc import Iterable
 
 from aiohttp import hdrs, web
-from aiohttp.typedefs import Middleware
 from aiohttp_jwt import JWTMiddleware
 
 from application.errors import Unauthenticated
 from application.ports import Session
 from infrastructure.security.hmac_keys import remember_hmac_keys
 from infrastructure.security.tokens import ALGORITHM, session_from_claims
-from infrastructure.security.verifier import Claims, JwtTokenVerifier
+from infrastructure.security.verifier import JwtTokenVerifier
 from presentation.http.errors import Handler
 
 JWT_PROPERTY = "jwt_payload"  # aiohttp-jwt stores decoded claims under this (string) key
@@ -39,61 +39,63 @@ def bearer_token(request: web.Request) -> str:
     raise Unauthenticated("Authorization header must be 'Bearer <token>'")
 
 
-def auth_middlewares(
-    verifier: JwtTokenVerifier, secret: str, issuer: str, public_paths: Iterable[str]
-) -> list[Middleware]:
-    """Outermost first: unrouted requests and aiohttp-jwt's own errors, aiohttp-jwt, claims."""
-    public = frozenset(public_paths)
-    remember_hmac_keys(ALGORITHM)
+class Authenticator:
+    """Decides who is calling before a handler runs. Public paths and CORS preflights pass;
+    anything else needs a bearer token. A token seen for the first time goes through
+    aiohttp-jwt (PyJWT: signature, pinned HS256, issuer, expiry); once accepted it is
+    remembered until it expires, so the following requests with it cost a dictionary lookup."""
 
-    async def token_getter(request: web.Request) -> str | None:
-        token = bearer_token(request)
-        known = verifier.remembered(token)
-        if known is not None:
-            request[PAYLOAD_KEY] = known
-            return None  # already verified: aiohttp-jwt has nothing to decode
-        request[TOKEN_KEY] = token
-        return token
+    def __init__(
+        self, verifier: JwtTokenVerifier, secret: str, issuer: str, public_paths: Iterable[str]
+    ) -> None:
+        self._verifier = verifier
+        self._public = frozenset(public_paths)
+        remember_hmac_keys(ALGORITHM)
+        self._jwt = JWTMiddleware(
+            secret,
+            request_property=JWT_PROPERTY,
+            credentials_required=True,
+            token_getter=_token_of,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+        )
 
-    @web.middleware
-    async def translate_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.match_info.http_exception is not None:
-            raise request.match_info.http_exception
-        try:
+    async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == hdrs.METH_OPTIONS or request.path in self._public:
             return await handler(request)
+        token = bearer_token(request)
+        claims = self._verifier.remembered(token)
+        if claims is not None:
+            request[PAYLOAD_KEY] = claims
+            return await handler(request)
+        request[TOKEN_KEY] = token
+        verified = False
+
+        async def accepted(request: web.Request) -> web.StreamResponse:
+            nonlocal verified
+            verified = True
+            _remember_verified(request, self._verifier)
+            return await handler(request)
+
+        try:
+            response: web.StreamResponse = await self._jwt(request, accepted)
         except (web.HTTPUnauthorized, web.HTTPForbidden) as exc:
+            if verified:  # raised by the handler itself, not by the token check
+                raise
             raise Unauthenticated(_reason(exc.reason)) from None
-
-    @web.middleware
-    async def require_claims(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method != hdrs.METH_OPTIONS and request.path not in public:
-            _claims_of(request, verifier)
-        return await handler(request)
-
-    verify = JWTMiddleware(
-        secret,
-        request_property=JWT_PROPERTY,
-        credentials_required=False,
-        # one anchored alternation: aiohttp-jwt tries whitelist patterns one by one per request
-        whitelist=["^(?:" + "|".join(re.escape(path) for path in sorted(public)) + ")$"],
-        token_getter=token_getter,
-        algorithms=[ALGORITHM],
-        issuer=issuer,
-    )
-    return [translate_errors, verify, require_claims]
+        return response
 
 
-def _claims_of(request: web.Request, verifier: JwtTokenVerifier) -> Claims:
-    claims: Claims | None = request.get(PAYLOAD_KEY)
-    if claims is not None:
-        return claims
+async def _token_of(request: web.Request) -> str:
+    return request[TOKEN_KEY]
+
+
+def _remember_verified(request: web.Request, verifier: JwtTokenVerifier) -> None:
     decoded = request.get(JWT_PROPERTY)
-    token = request.get(TOKEN_KEY)
-    if not isinstance(decoded, dict) or token is None:
+    if not isinstance(decoded, dict):
         raise Unauthenticated("invalid or missing bearer token")
-    verifier.remember(token, decoded)
+    verifier.remember(request[TOKEN_KEY], decoded)
     request[PAYLOAD_KEY] = decoded
-    return decoded
 
 
 def _reason(text: str) -> str:

@@ -97,24 +97,20 @@ def _flatten(value: Any) -> list[str]:
     return [str(value)]
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return _from_http(exc)
-    except ApplicationError as exc:
+def response_for(exc: Exception) -> web.Response | None:
+    """The JSON error answer for an exception raised while handling a request; None for an
+    HTTPException below 400 (a redirect), which aiohttp itself sends."""
+    if isinstance(exc, web.HTTPException):
+        return _from_http(exc) if exc.status >= 400 else None
+    if isinstance(exc, ApplicationError):
         return _from_application(exc)
-    except DomainError as exc:
+    if isinstance(exc, DomainError):
         return _from_domain(exc)
-    except ValidationError as exc:
+    if isinstance(exc, ValidationError):
         return _from_validation(exc)
-    except BadRequest as exc:
+    if isinstance(exc, BadRequest):
         if exc.fields:
             return error_response(exc.status, exc.code, exc.message, fields=exc.fields)
         return error_response(exc.status, exc.code, exc.message)
-    except Exception:
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", "internal server error")
+    log.error("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "internal server error")

@@ -1,14 +1,11 @@
 """Requests in progress, so a shutdown can let them finish before closing connections.
 
 aiohttp's own shutdown closes every connection first and drops any body bytes that arrive
-afterwards, so a client still uploading a large batch would lose its request.
+afterwards, so a client still uploading a large batch would lose its request. The edge
+middleware counts each request in and out here.
 """
 
 import asyncio
-
-from aiohttp import web
-
-from presentation.http.errors import Handler
 
 
 class InFlightRequests:
@@ -18,19 +15,15 @@ class InFlightRequests:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    def started(self) -> None:
         self.count += 1
-        self._idle.clear()
-        try:
-            response = await handler(request)
-            if self.draining:
-                response.force_close()
-            return response
-        finally:
-            self.count -= 1
-            if self.count == 0:
-                self._idle.set()
+        if self.count == 1:
+            self._idle.clear()
+
+    def finished(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
 
     async def drain(self, timeout: float) -> bool:
         """Answer with `Connection: close` from now on; True once no request is running."""

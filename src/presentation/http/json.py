@@ -5,6 +5,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from infrastructure.codec import native
 from presentation.http.problems import BadRequest
 
 JSON = "application/json"
@@ -42,6 +43,9 @@ def _parse_exact(body: bytes) -> Any:
 
 
 def _may_hold_wide_integers(body: bytes) -> bool:
+    if native is not None:  # one pass in C: a third of the cost of parsing a large batch
+        found: bool = native.has_long_digit_run(body)
+        return found
     masked = body.translate(_DIGIT_MASK)
     return _TWENTY_DIGITS in masked or _MINUS_NINETEEN_DIGITS in masked
 
