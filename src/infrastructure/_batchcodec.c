@@ -1,7 +1,7 @@
 /*
  * infrastructure._batchcodec: the write path's hot loop in C.
  *
- * encode_items() validates a whole write batch and packs every value in one
+ * encode_values() validates a whole write batch and packs every value in one
  * pass.  Its MessagePack output is byte-identical to
  * msgpack.Packer(autoreset=True, use_bin_type=True).pack for every value
  * orjson.loads can produce.  It never raises for bad data: any item that breaks
@@ -34,14 +34,15 @@
  * inside more than 1024 containers.  Callers pass max_depth <= 1024, so this never
  * bites them, but it also bounds our C recursion whatever the max_depth argument.
  *
- * About mutation while we iterate: encode_items allocates a tuple per pair, and
- * an allocation may run a garbage collection and so finalizers.  Nothing of ours
- * can reach the dict from there, but to stay safe whatever runs, each pair's key
- * and value are held by a reference of our own while they are used, and the item
- * count is checked so that a resized dict can never make us write past the end. */
+ * About mutation while we iterate: encode_values allocates only bytes objects,
+ * which the garbage collector does not track, and runs no Python code except to
+ * raise an exception on a path that stops iterating at once.  Still, to stay
+ * safe whatever runs, each pair's key and value are held by a reference of our
+ * own while they are used, and the item count is checked so that a resized dict
+ * can never make us write past the end. */
 #define MSGPACK_NEST_LIMIT 1024
 
-/* A growable byte buffer: one per encode_items call, reused for every item. */
+/* A growable byte buffer: one per encode_values call, reused for every item. */
 typedef struct {
     unsigned char *data;
     Py_ssize_t len;
@@ -379,12 +380,13 @@ encode_value(Encoder *e, PyObject *v, Py_ssize_t depth)
     return ENC_REJECT; /* tuple, bytes, subclasses, anything else */
 }
 
-PyDoc_STRVAR(encode_items_doc,
-"encode_items(items, max_key_bytes, max_value_bytes, max_depth)\n"
+PyDoc_STRVAR(encode_values_doc,
+"encode_values(items, max_key_bytes, max_value_bytes, max_depth)\n"
 "--\n"
 "\n"
-"Check and pack the values of the dict `items`: a list of (key, msgpack(value))\n"
-"in dict order, byte-identical to msgpack-python's Packer(use_bin_type=True),\n"
+"Check the keys and values of the dict `items` and pack the values: a list of\n"
+"msgpack(value) in dict order (bytes only: no object the garbage collector\n"
+"tracks), byte-identical to msgpack-python's Packer(use_bin_type=True),\n"
 "or None when any pair breaks a rule: an empty key, a key or string that is not\n"
 "valid Unicode, a key over max_key_bytes of UTF-8, containers nested deeper than\n"
 "max_depth levels, an integer outside [-2**63, 2**64 - 1], a packed value over\n"
@@ -404,7 +406,7 @@ key_utf8(PyObject *key, Py_ssize_t max_key_bytes, const char **utf8, Py_ssize_t 
     return rc;
 }
 
-/* Check and pack one pair into result[i] as (key, packed). */
+/* Check one pair and put msgpack(value) into result[i]. */
 static int
 encode_pair(Encoder *e, PyObject *key, PyObject *value, Py_ssize_t max_key_bytes,
             PyObject *result, Py_ssize_t i, Py_ssize_t count)
@@ -433,32 +435,24 @@ encode_pair(Encoder *e, PyObject *key, PyObject *value, Py_ssize_t max_key_bytes
     if (packed == NULL) {
         return ENC_ERROR;
     }
-    PyObject *pair = PyTuple_New(2);
-    if (pair == NULL) {
-        Py_DECREF(packed);
-        return ENC_ERROR;
-    }
-    Py_INCREF(key);
-    PyTuple_SET_ITEM(pair, 0, key);    /* steals the reference */
-    PyTuple_SET_ITEM(pair, 1, packed); /* steals the reference */
-    PyList_SET_ITEM(result, i, pair);  /* steals the reference */
+    PyList_SET_ITEM(result, i, packed); /* steals the reference */
     return ENC_OK;
 }
 
 static PyObject *
-encode_items(PyObject *module, PyObject *args)
+encode_values(PyObject *module, PyObject *args)
 {
     (void)module;
     PyObject *items;
     Py_ssize_t max_key_bytes;
     Encoder e;
-    if (!PyArg_ParseTuple(args, "O!nnn:encode_items", &PyDict_Type, &items, &max_key_bytes,
+    if (!PyArg_ParseTuple(args, "O!nnn:encode_values", &PyDict_Type, &items, &max_key_bytes,
                           &e.max_value_bytes, &e.max_depth)) {
         return NULL;
     }
     /* O! accepts subclasses; the rules want exactly a dict. */
     if (!PyDict_CheckExact(items)) {
-        PyErr_SetString(PyExc_TypeError, "encode_items() items must be a dict");
+        PyErr_SetString(PyExc_TypeError, "encode_values() items must be a dict");
         return NULL;
     }
     Py_ssize_t count = PyDict_GET_SIZE(items);
@@ -473,8 +467,7 @@ encode_items(PyObject *module, PyObject *args)
     Py_ssize_t pos = 0, i = 0;
     PyObject *key, *value;
     while (PyDict_Next(items, &pos, &key, &value)) {
-        /* PyTuple_New may run a garbage collection, and so finalizers: hold our own
-         * references rather than borrowed ones across it. */
+        /* Held by references of our own while used (see the top of the file). */
         Py_INCREF(key);
         Py_INCREF(value);
         rc = encode_pair(&e, key, value, max_key_bytes, result, i, count);
@@ -492,7 +485,7 @@ encode_items(PyObject *module, PyObject *args)
         rc = ENC_ERROR;
     }
     if (rc != ENC_OK) {
-        Py_DECREF(result); /* also frees the pairs already made; NULL slots are fine */
+        Py_DECREF(result); /* also frees the bytes already made; NULL slots are fine */
         if (rc == ENC_ERROR) {
             return NULL;
         }
@@ -502,23 +495,26 @@ encode_items(PyObject *module, PyObject *args)
 }
 
 PyDoc_STRVAR(join_tuples_doc,
-"join_tuples(head, items)\n"
+"join_tuples(head, keys, values)\n"
 "--\n"
 "\n"
-"For each (key, packed) in the list `items`: head + msgpack(key) + packed, as one\n"
-"bytes object each (a storage tuple ready for box_replace). None when a key is\n"
-"not a str that encodes as UTF-8, or an item is not a (str, bytes) pair.");
+"head + msgpack(keys[i]) + values[i] for each i, as one bytes object each (a\n"
+"storage tuple ready for box_replace). None when a key is not a str that\n"
+"encodes as UTF-8, a value is not bytes, or the lists differ in length.");
 
 static PyObject *
 join_tuples(PyObject *module, PyObject *args)
 {
     (void)module;
-    PyObject *head, *items;
-    if (!PyArg_ParseTuple(args, "O!O!:join_tuples", &PyBytes_Type, &head, &PyList_Type,
-                          &items)) {
+    PyObject *head, *keys, *values;
+    if (!PyArg_ParseTuple(args, "O!O!O!:join_tuples", &PyBytes_Type, &head, &PyList_Type,
+                          &keys, &PyList_Type, &values)) {
         return NULL;
     }
-    Py_ssize_t count = PyList_GET_SIZE(items);
+    Py_ssize_t count = PyList_GET_SIZE(keys);
+    if (PyList_GET_SIZE(values) != count) {
+        Py_RETURN_NONE;
+    }
     PyObject *result = PyList_New(count);
     if (result == NULL) {
         return NULL;
@@ -526,17 +522,17 @@ join_tuples(PyObject *module, PyObject *args)
     const char *head_data = PyBytes_AS_STRING(head);
     Py_ssize_t head_size = PyBytes_GET_SIZE(head);
     for (Py_ssize_t i = 0; i < count; i++) {
-        /* Nothing here runs Python code, so the list cannot change under us. */
-        PyObject *pair = PyList_GET_ITEM(items, i);
-        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2
-            || !PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 0))
-            || !PyBytes_CheckExact(PyTuple_GET_ITEM(pair, 1))) {
+        /* Only bytes objects are made here (untracked by the garbage collector) and
+         * no Python code runs, so neither list can change under us. */
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        PyObject *packed = PyList_GET_ITEM(values, i);
+        if (!PyUnicode_CheckExact(key) || !PyBytes_CheckExact(packed)) {
             Py_DECREF(result);
             Py_RETURN_NONE;
         }
         const char *utf8;
         Py_ssize_t key_size;
-        int rc = utf8_of(PyTuple_GET_ITEM(pair, 0), &utf8, &key_size);
+        int rc = utf8_of(key, &utf8, &key_size);
         if (rc != ENC_OK) {
             Py_DECREF(result);
             if (rc == ENC_ERROR) {
@@ -544,7 +540,6 @@ join_tuples(PyObject *module, PyObject *args)
             }
             Py_RETURN_NONE;
         }
-        PyObject *packed = PyTuple_GET_ITEM(pair, 1);
         Py_ssize_t value_size = PyBytes_GET_SIZE(packed);
         Py_ssize_t key_header = str_header_size(key_size);
         PyObject *tuple =
@@ -626,7 +621,7 @@ has_long_digit_run(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef batchcodec_methods[] = {
-    {"encode_items", encode_items, METH_VARARGS, encode_items_doc},
+    {"encode_values", encode_values, METH_VARARGS, encode_values_doc},
     {"join_tuples", join_tuples, METH_VARARGS, join_tuples_doc},
     {"has_long_digit_run", has_long_digit_run, METH_O, has_long_digit_run_doc},
     {NULL, NULL, 0, NULL},
@@ -635,7 +630,7 @@ static PyMethodDef batchcodec_methods[] = {
 PyDoc_STRVAR(module_doc,
 "The write path's hot loop in C.\n"
 "\n"
-"encode_items validates a write batch and packs each value, byte-identical to\n"
+"encode_values validates a write batch and packs each value, byte-identical to\n"
 "msgpack-python; it returns None when any pair breaks a rule so that the\n"
 "caller's pure-Python checks can raise the precise error.  join_tuples builds\n"
 "the storage tuples.  has_long_digit_run spots integers that may be wider than\n"

@@ -5,8 +5,9 @@ compiler at install time): one call checks and encodes all pairs, several times 
 the Python loop below, which stays as the fallback and as the source of the exact errors.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType
+from typing import overload
 
 import msgpack
 
@@ -18,6 +19,47 @@ try:
     from infrastructure import _batchcodec as native
 except ImportError:  # pragma: no cover - only without a C compiler at install time
     native = None
+
+
+class PackedItems(Sequence[tuple[str, bytes]]):
+    """(key, packed value) pairs kept as two lists: a batch of 1,000 pairs then allocates no
+    tuple per pair, which the garbage collector would have to scan (it showed as a tenth of
+    the CPU of write1000 in `make bench`)."""
+
+    __slots__ = ("keys", "values")
+
+    def __init__(self, keys: list[str], values: list[bytes]) -> None:
+        if len(keys) != len(values):
+            raise ValueError("keys and values differ in length")
+        self.keys = keys
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, bytes]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> "PackedItems": ...
+
+    def __getitem__(self, index: int | slice) -> "tuple[str, bytes] | PackedItems":
+        if isinstance(index, slice):
+            return PackedItems(self.keys[index], self.values[index])
+        return self.keys[index], self.values[index]
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        return zip(self.keys, self.values, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedItems):
+            return self.keys == other.keys and self.values == other.values
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PackedItems({list(self)!r})"
 
 
 class MsgpackValueEncoder:
@@ -34,28 +76,24 @@ class MsgpackValueEncoder:
         except UnicodeEncodeError as exc:
             raise ValueError("string is not valid Unicode") from exc
 
-    def encode_items(
-        self, items: Mapping[str, JsonValue], limits: BatchLimits
-    ) -> Sequence[tuple[str, bytes]]:
+    def encode_items(self, items: Mapping[str, JsonValue], limits: BatchLimits) -> PackedItems:
         if self._native is not None and type(items) is dict:
-            encoded: list[tuple[str, bytes]] | None = self._native.encode_items(
+            values: list[bytes] | None = self._native.encode_values(
                 items, limits.max_key_bytes, limits.max_value_bytes, limits.max_depth
             )
-            if encoded is not None:
-                return encoded
+            if values is not None:
+                return PackedItems(list(items), values)
         # No extension, or it refused something: this names the first problem.
         return self._encode_checked(items, limits)
 
-    def _encode_checked(
-        self, items: Mapping[str, JsonValue], limits: BatchLimits
-    ) -> list[tuple[str, bytes]]:
+    def _encode_checked(self, items: Mapping[str, JsonValue], limits: BatchLimits) -> PackedItems:
         limits.check_items(items)
-        encoded: list[tuple[str, bytes]] = []
+        values: list[bytes] = []
         for key, value in items.items():
             try:
                 packed = self.encode(value)
             except ValueError as exc:
                 raise InvalidValue(key, str(exc)) from exc
             limits.check_encoded_size(key, len(packed))
-            encoded.append((key, packed))
-        return encoded
+            values.append(packed)
+        return PackedItems(list(items), values)

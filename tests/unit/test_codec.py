@@ -9,7 +9,7 @@ import pytest
 from domain.errors import DomainError, InvalidKey, InvalidValue
 from domain.keys import BatchLimits
 from infrastructure import codec
-from infrastructure.codec import MsgpackValueEncoder
+from infrastructure.codec import MsgpackValueEncoder, PackedItems
 
 LIMITS = BatchLimits(max_key_bytes=8, max_value_bytes=32, max_depth=3)
 _pack = msgpack.Packer(autoreset=True, use_bin_type=True).pack
@@ -57,6 +57,18 @@ def test_both_paths_raise_the_same_error(
     with pytest.raises(error) as again:
         MsgpackValueEncoder(not use_native).encode_items(items, LIMITS)
     assert str(again.value) == str(raised.value)
+
+
+def test_packed_items_read_as_pairs() -> None:
+    packed = PackedItems(["a", "b", "c"], [b"1", b"2", b"3"])
+    assert len(packed) == 3
+    assert packed[1] == ("b", b"2")
+    assert packed[-1] == ("c", b"3")
+    assert list(packed[1:]) == [("b", b"2"), ("c", b"3")]
+    assert list(packed) == [("a", b"1"), ("b", b"2"), ("c", b"3")]
+    assert packed == [("a", b"1"), ("b", b"2"), ("c", b"3")]
+    with pytest.raises(ValueError):
+        PackedItems(["a"], [])
 
 
 def test_a_mapping_that_is_not_a_dict_takes_the_python_path() -> None:

@@ -6,7 +6,7 @@ import msgpack
 from application.ports import KeyPage, Session, WriteOutcome
 from domain.errors import BatchTooLarge, InvalidKey
 from domain.keys import JsonValue, WriteMode
-from infrastructure.codec import native
+from infrastructure.codec import PackedItems, native
 from infrastructure.tarantool.client import TarantoolClient
 
 _packb = msgpack.Packer(autoreset=True, use_bin_type=True).pack
@@ -14,8 +14,8 @@ _packb = msgpack.Packer(autoreset=True, use_bin_type=True).pack
 
 def _tuples(head: bytes, items: Sequence[tuple[str, bytes]]) -> list[bytes]:
     """[user_id, key, value] tuples as MessagePack, ready for box_replace."""
-    if native is not None and type(items) is list:
-        joined: list[bytes] | None = native.join_tuples(head, items)
+    if native is not None and isinstance(items, PackedItems):
+        joined: list[bytes] | None = native.join_tuples(head, items.keys, items.values)
         if joined is not None:
             return joined
     tuples = []
