@@ -61,7 +61,7 @@ browser-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml setup.py src/infrastructure/_batchcodec.c
+$(STAMP): pyproject.toml setup.py src/infrastructure/_batchcodec.c src/infrastructure/_jsonbatch.c
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

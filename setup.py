@@ -1,8 +1,9 @@
-"""Only the C extension lives here; everything else is in pyproject.toml.
+"""Only the C extensions live here; everything else is in pyproject.toml.
 
-optional=True: without a C compiler the install still succeeds and the API runs on the
-pure-Python path (infrastructure.codec); `make test` fails then (test_codec.py), since
-`make` installs gcc and the Python headers.
+_batchcodec checks and packs a write batch; _jsonbatch turns a write request's body straight
+into packed values (infrastructure/codec.py). optional=True: without a C compiler the install
+still succeeds and the API runs on the pure-Python path; `make test` fails then
+(tests/unit/test_codec.py), since `make` installs gcc and the Python headers.
 """
 
 from setuptools import Extension, setup
@@ -14,6 +15,12 @@ setup(
             ["src/infrastructure/_batchcodec.c"],
             optional=True,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "infrastructure._jsonbatch",
+            ["src/infrastructure/_jsonbatch.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

@@ -5,61 +5,25 @@ compiler at install time): one call checks and encodes all pairs, several times 
 the Python loop below, which stays as the fallback and as the source of the exact errors.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from types import ModuleType
-from typing import overload
 
 import msgpack
 
+from application.ports import PackedItems
 from domain.errors import InvalidValue
 from domain.keys import BatchLimits, JsonValue
 
 native: ModuleType | None
+jsonbatch: ModuleType | None
 try:
     from infrastructure import _batchcodec as native
 except ImportError:  # pragma: no cover - only without a C compiler at install time
     native = None
-
-
-class PackedItems(Sequence[tuple[str, bytes]]):
-    """(key, packed value) pairs kept as two lists: a batch of 1,000 pairs then allocates no
-    tuple per pair, which the garbage collector would have to scan (it showed as a tenth of
-    the CPU of write1000 in `make bench`)."""
-
-    __slots__ = ("keys", "values")
-
-    def __init__(self, keys: list[str], values: list[bytes]) -> None:
-        if len(keys) != len(values):
-            raise ValueError("keys and values differ in length")
-        self.keys = keys
-        self.values = values
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[str, bytes]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> "PackedItems": ...
-
-    def __getitem__(self, index: int | slice) -> "tuple[str, bytes] | PackedItems":
-        if isinstance(index, slice):
-            return PackedItems(self.keys[index], self.values[index])
-        return self.keys[index], self.values[index]
-
-    def __iter__(self) -> Iterator[tuple[str, bytes]]:
-        return zip(self.keys, self.values, strict=True)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, PackedItems):
-            return self.keys == other.keys and self.values == other.values
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"PackedItems({list(self)!r})"
+try:
+    from infrastructure import _jsonbatch as jsonbatch
+except ImportError:  # pragma: no cover - only without a C compiler at install time
+    jsonbatch = None
 
 
 class MsgpackValueEncoder:
@@ -76,13 +40,19 @@ class MsgpackValueEncoder:
         except UnicodeEncodeError as exc:
             raise ValueError("string is not valid Unicode") from exc
 
-    def encode_items(self, items: Mapping[str, JsonValue], limits: BatchLimits) -> PackedItems:
+    def encode_items(
+        self, items: Mapping[str, JsonValue] | PackedItems, limits: BatchLimits
+    ) -> PackedItems:
+        if isinstance(items, PackedItems):
+            if items.checked_with == limits:
+                return items  # packed from the request body by decode_write_body, same limits
+            items = dict(zip(items.keys, map(msgpack.unpackb, items.values), strict=True))
         if self._native is not None and type(items) is dict:
             values: list[bytes] | None = self._native.encode_values(
                 items, limits.max_key_bytes, limits.max_value_bytes, limits.max_depth
             )
             if values is not None:
-                return PackedItems(list(items), values)
+                return PackedItems(list(items), values, limits)
         # No extension, or it refused something: this names the first problem.
         return self._encode_checked(items, limits)
 
@@ -96,4 +66,28 @@ class MsgpackValueEncoder:
                 raise InvalidValue(key, str(exc)) from exc
             limits.check_encoded_size(key, len(packed))
             values.append(packed)
-        return PackedItems(list(items), values)
+        return PackedItems(list(items), values, limits)
+
+
+class WriteBodyDecoder:
+    """A write request's body straight to packed items, checked against the limits, without
+    a Python object per value (`_jsonbatch`: several times cheaper than parsing the JSON and
+    then encoding it). None when the extension is missing or the body is anything but a
+    clean write (malformed, duplicate names, unusual numbers...): the caller then parses it
+    the usual way, which also names the problem."""
+
+    def __init__(self, limits: BatchLimits, use_native: bool = True) -> None:
+        self._limits = limits
+        self._transcode = jsonbatch.transcode_write if jsonbatch and use_native else None
+
+    def __call__(self, body: bytes) -> tuple[PackedItems, str | None] | None:
+        if self._transcode is None:
+            return None
+        limits = self._limits
+        found: tuple[list[str], list[bytes], str | None] | None = self._transcode(
+            body, limits.max_items, limits.max_key_bytes, limits.max_value_bytes, limits.max_depth
+        )
+        if found is None:
+            return None
+        keys, values, mode = found
+        return PackedItems(keys, values, limits), mode

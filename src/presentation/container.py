@@ -20,7 +20,7 @@ from application.users.register import RegisterUserHandler
 from domain.keys import BatchLimits
 from domain.users import PasswordPolicy
 from infrastructure.clock import SystemClock
-from infrastructure.codec import MsgpackValueEncoder
+from infrastructure.codec import MsgpackValueEncoder, WriteBodyDecoder
 from infrastructure.security.hasher import Argon2PasswordHasher
 from infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
 from infrastructure.security.verifier import JwtTokenVerifier
@@ -74,6 +74,7 @@ class Container(containers.DeclarativeContainer):
     )
     clock = providers.Singleton(SystemClock)
     encoder = providers.Singleton(MsgpackValueEncoder)
+    write_body = providers.Singleton(WriteBodyDecoder, limits)
     hasher = providers.Resource(_hasher_resource, settings)
     tokens = providers.Singleton(
         JwtTokenIssuer, jwt_secret, settings.provided.jwt_issuer, settings.provided.token_ttl

@@ -4,12 +4,14 @@ the same domain errors."""
 from typing import Any
 
 import msgpack
+import orjson
 import pytest
 
+from application.ports import PackedItems
 from domain.errors import DomainError, InvalidKey, InvalidValue
 from domain.keys import BatchLimits
 from infrastructure import codec
-from infrastructure.codec import MsgpackValueEncoder, PackedItems
+from infrastructure.codec import MsgpackValueEncoder, WriteBodyDecoder
 
 LIMITS = BatchLimits(max_key_bytes=8, max_value_bytes=32, max_depth=3)
 _pack = msgpack.Packer(autoreset=True, use_bin_type=True).pack
@@ -34,9 +36,10 @@ BAD: list[tuple[dict[str, Any], type[DomainError], str]] = [
 ]
 
 
-def test_the_extension_is_built() -> None:
+def test_the_extensions_are_built() -> None:
     """`make` installs a C compiler and the Python headers: a missing build is a bug."""
     assert codec.native is not None
+    assert codec.jsonbatch is not None
 
 
 @pytest.mark.parametrize("use_native", [True, False], ids=["native", "python"])
@@ -77,3 +80,41 @@ def test_a_mapping_that_is_not_a_dict_takes_the_python_path() -> None:
 
     encoded = MsgpackValueEncoder().encode_items(Items(k=[1]), LIMITS)
     assert list(encoded) == [("k", _pack([1]))]
+
+
+def test_write_bodies_decode_to_what_the_encoder_makes() -> None:
+    items = {"a": {"b": [1, 2.5, None]}, "é": "x"}
+    decoded = WriteBodyDecoder(LIMITS)(orjson.dumps({"data": items, "mode": "insert"}))
+    assert decoded is not None
+    packed, mode = decoded
+    assert mode == "insert"
+    assert packed.checked_with == LIMITS
+    assert packed == MsgpackValueEncoder().encode_items(items, LIMITS)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"data": {"k": 1, "k": 2}}', b'{"data": {}}', b'{"data": {"k": 1}', b"[]", b""],
+    ids=repr,
+)
+def test_bodies_the_decoder_leaves_to_the_slow_path(body: bytes) -> None:
+    assert WriteBodyDecoder(LIMITS)(body) is None
+
+
+def test_the_decoder_can_be_switched_off() -> None:
+    assert WriteBodyDecoder(LIMITS, use_native=False)(b'{"data": {"k": 1}}') is None
+
+
+def test_items_packed_with_the_same_limits_are_taken_as_they_are() -> None:
+    packed = PackedItems(["k"], [_pack("x" * 20)], LIMITS)
+    assert MsgpackValueEncoder().encode_items(packed, LIMITS) is packed
+
+
+@pytest.mark.parametrize("use_native", [True, False], ids=["native", "python"])
+def test_items_packed_with_other_limits_are_checked_again(use_native: bool) -> None:
+    encoder = MsgpackValueEncoder(use_native)
+    loose = PackedItems(["k"], [_pack("x" * 40)], BatchLimits())
+    with pytest.raises(InvalidValue):
+        encoder.encode_items(loose, LIMITS)
+    fine = PackedItems(["k"], [_pack([1, {"z": 2}])])
+    assert list(encoder.encode_items(fine, LIMITS)) == [("k", _pack([1, {"z": 2}]))]

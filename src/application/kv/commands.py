@@ -1,14 +1,14 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from application.ports import Session
+from application.ports import PackedItems, Session
 from domain.keys import JsonValue, WriteMode
 
 
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
     session: Session
-    items: Mapping[str, JsonValue]
+    items: Mapping[str, JsonValue] | PackedItems
     mode: WriteMode = WriteMode.UPSERT
 
 

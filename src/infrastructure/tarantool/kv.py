@@ -3,10 +3,10 @@ from typing import Any
 
 import msgpack
 
-from application.ports import KeyPage, Session, WriteOutcome
+from application.ports import KeyPage, PackedItems, Session, WriteOutcome
 from domain.errors import BatchTooLarge, InvalidKey
 from domain.keys import JsonValue, WriteMode
-from infrastructure.codec import PackedItems, native
+from infrastructure.codec import native
 from infrastructure.tarantool.client import TarantoolClient
 
 _packb = msgpack.Packer(autoreset=True, use_bin_type=True).pack

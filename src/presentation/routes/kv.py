@@ -1,5 +1,6 @@
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -12,10 +13,12 @@ from application.kv.handlers import (
     ReadBatchHandler,
     WriteBatchHandler,
 )
+from application.ports import PackedItems
 from domain.keys import WriteMode
+from infrastructure.codec import WriteBodyDecoder
 from presentation.container import Container
 from presentation.http.auth import current_session
-from presentation.http.json import json_response, read_json
+from presentation.http.json import json_response, parse_json, read_json
 from presentation.http.problems import BadRequest
 from presentation.http.schemas import KeysRequest, ListKeysQuery, WriteRequest
 
@@ -57,10 +60,19 @@ def load_write(body: Any) -> tuple[dict[str, Any], WriteMode]:
 @routes.post("/api/write")
 @inject
 async def write(
-    request: web.Request, handler: WriteBatchHandler = Provide[Container.write_batch]
+    request: web.Request,
+    handler: WriteBatchHandler = Provide[Container.write_batch],
+    decode: WriteBodyDecoder = Provide[Container.write_body],
 ) -> web.Response:
-    data, mode = load_write(await read_json(request))
-    outcome = await handler(WriteBatch(current_session(request), data, mode))
+    body = await request.read()
+    decoded = decode(body)
+    items: Mapping[str, Any] | PackedItems
+    if decoded is not None and (decoded[1] is None or decoded[1] in _MODES):
+        items = decoded[0]
+        mode = WriteMode.UPSERT if decoded[1] is None else _MODES[decoded[1]]
+    else:
+        items, mode = load_write(parse_json(body))
+    outcome = await handler(WriteBatch(current_session(request), items, mode))
     return json_response(
         {"status": "success", "written": outcome.written, "skipped": outcome.skipped}
     )
