@@ -13,12 +13,14 @@ setup(
         Extension(
             "infrastructure._batchcodec",
             ["src/infrastructure/_batchcodec.c"],
+            depends=["src/infrastructure/_msgpack_buffer.h"],
             optional=True,
             extra_compile_args=["-O2"],
         ),
         Extension(
             "infrastructure._jsonbatch",
             ["src/infrastructure/_jsonbatch.c"],
+            depends=["src/infrastructure/_msgpack_buffer.h"],
             optional=True,
             extra_compile_args=["-O2"],
         ),
