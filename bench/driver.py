@@ -23,6 +23,7 @@ from bench.stats import Measurement, percentile
 from domain.keys import WriteMode
 from infrastructure.settings import Settings, TarantoolAddress
 from presentation.container import Container
+from presentation.gc_tuning import collect_periodically
 
 Call = tuple[str, list[Any]]
 
@@ -123,6 +124,7 @@ async def measure(target: DriverTarget, load: Load, server_cpu: Callable[[], flo
     """`server_cpu` reads Tarantool's CPU seconds, to share out per request."""
     function, args = await capture_call(load.batch, load.session, load.settings)
     conn = await _connect(target)
+    collector = asyncio.create_task(collect_periodically())  # as the API's serve_app does
     try:
         _check_reply(load.batch, await conn.call(function, args))
         if load.warmup > 0:
@@ -131,6 +133,7 @@ async def measure(target: DriverTarget, load: Load, server_cpu: Callable[[], flo
         latencies, elapsed = await _load(conn, function, args, load.concurrency, load.seconds)
         cpu, server = time.process_time() - cpu, server_cpu() - server
     finally:
+        collector.cancel()
         await conn.disconnect()
     latencies.sort()
     count = max(1, len(latencies))

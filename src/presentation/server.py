@@ -15,7 +15,7 @@ from infrastructure.settings import Settings, StartupError
 from infrastructure.tarantool.client import TarantoolClient
 from infrastructure.tarantool.managed import ManagedTarantool
 from presentation.app import IN_FLIGHT, create_app
-from presentation.gc_tuning import tune_for_serving
+from presentation.gc_tuning import collect_periodically, tune_for_serving
 from presentation.http.inflight import InFlightRequests
 from presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
 
@@ -59,11 +59,13 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
                 f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
             ) from None
         tune_for_serving()
+        collector = asyncio.create_task(collect_periodically())
         log.info(
             "serving on http://%s:%s", settings.host, settings.port, extra={"pid": os.getpid()}
         )
         await stop.wait()
         await _drain(site, in_flight, settings.shutdown_timeout)
+        collector.cancel()
     finally:
         await runner.cleanup()
     log.info("stopped")
