@@ -11,7 +11,7 @@ import sys
 from aiohttp import web
 
 from infrastructure.security.tokens import load_or_create_secret
-from infrastructure.settings import Settings, StartupError
+from infrastructure.settings import Settings, StartupError, default_hash_workers
 from infrastructure.tarantool.client import TarantoolClient
 from infrastructure.tarantool.managed import ManagedTarantool
 from presentation.app import IN_FLIGHT, create_app
@@ -84,6 +84,7 @@ async def supervise_workers(settings: Settings, workers: int) -> None:
     env = dict(os.environ, KV_WORKER="1")
     env[MULTIPROC_ENV] = metrics_dir = fresh_multiprocess_dir()
     env["KV_JWT_SECRET"] = load_or_create_secret(settings.jwt_secret, settings.data_dir)
+    env.setdefault("KV_HASH_WORKERS", str(default_hash_workers(processes=workers)))
     managed = ManagedTarantool(settings) if settings.embedded else None
     if managed is not None:
         await managed.start()

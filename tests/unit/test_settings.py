@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.settings import SettingsError, TarantoolAddress
+from infrastructure.settings import SettingsError, TarantoolAddress, default_hash_workers
 from infrastructure.settings_loader import load_settings
 
 KV_API = Path(sys.executable).with_name("kv-api")
@@ -164,3 +164,17 @@ def test_credentials_may_come_from_the_tarantool_uri() -> None:
 def test_separate_credential_variables_win_over_the_uri() -> None:
     env = {"KV_TARANTOOL_URI": "bob:pw@db:3301", "KV_TARANTOOL_USER": "alice"}
     assert load_settings(env).tarantool_user == "alice"
+
+
+@pytest.mark.parametrize(
+    ("cpus", "processes", "threads"), [(1, 1, 1), (2, 1, 1), (8, 1, 4), (8, 2, 2), (8, 8, 1)]
+)
+def test_hashing_threads_default_to_half_the_cpus_shared_by_the_processes(
+    cpus: int, processes: int, threads: int
+) -> None:
+    assert default_hash_workers(cpus, processes) == threads
+
+
+def test_hashing_threads_default_and_override() -> None:
+    assert load_settings({}).hash_workers == default_hash_workers()
+    assert load_settings({"KV_HASH_WORKERS": "3"}).hash_workers == 3
