@@ -13,7 +13,6 @@ from presentation.container import Container
 from presentation.http.auth import Authenticator
 from presentation.http.edge import edge_middleware
 from presentation.http.inflight import InFlightRequests
-from presentation.http.security_headers import add_security_headers
 from presentation.instrumentation import track_storage
 from presentation.routes import docs, kv, metrics, ops, users
 
@@ -108,7 +107,6 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     app.add_routes(ops.routes)
     app.add_routes(metrics.routes)
     docs.setup_docs(app, settings)
-    app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(track_storage(container.storage, container.metrics()))
     app.cleanup_ctx.append(_lifecycle)
     return app

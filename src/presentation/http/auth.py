@@ -14,7 +14,7 @@ from application.errors import Unauthenticated
 from application.ports import Session
 from infrastructure.security.hmac_keys import remember_hmac_keys
 from infrastructure.security.tokens import ALGORITHM, session_from_claims
-from infrastructure.security.verifier import JwtTokenVerifier
+from infrastructure.security.verifier import REMEMBERED_TOKENS, JwtTokenVerifier
 from presentation.http.errors import Handler
 
 JWT_PROPERTY = "jwt_payload"  # aiohttp-jwt stores decoded claims under this (string) key
@@ -43,13 +43,16 @@ class Authenticator:
     """Decides who is calling before a handler runs. Public paths and CORS preflights pass;
     anything else needs a bearer token. A token seen for the first time goes through
     aiohttp-jwt (PyJWT: signature, pinned HS256, issuer, expiry); once accepted it is
-    remembered until it expires, so the following requests with it cost a dictionary lookup."""
+    remembered until it expires, so the following requests with it cost a dictionary lookup:
+    the Authorization header it came in is remembered with its session, and the verifier
+    answers (and checks the expiry again) for the token."""
 
     def __init__(
         self, verifier: JwtTokenVerifier, secret: str, issuer: str, public_paths: Iterable[str]
     ) -> None:
         self._verifier = verifier
         self._public = frozenset(public_paths)
+        self._sessions: dict[str, tuple[str, Session]] = {}
         remember_hmac_keys(ALGORITHM)
         self._jwt = JWTMiddleware(
             secret,
@@ -63,10 +66,19 @@ class Authenticator:
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == hdrs.METH_OPTIONS or request.path in self._public:
             return await handler(request)
+        header = request.headers.get(hdrs.AUTHORIZATION)
+        if header is not None and (known := self._sessions.get(header)) is not None:
+            claims = self._verifier.remembered(known[0])
+            if claims is not None:
+                request[PAYLOAD_KEY] = claims
+                request[SESSION_KEY] = known[1]
+                return await handler(request)
+            del self._sessions[header]  # expired or forgotten: the full check decides
         token = bearer_token(request)
         claims = self._verifier.remembered(token)
         if claims is not None:
             request[PAYLOAD_KEY] = claims
+            self._remember_header(header, token, request)
             return await handler(request)
         request[TOKEN_KEY] = token
         verified = False
@@ -75,6 +87,7 @@ class Authenticator:
             nonlocal verified
             verified = True
             _remember_verified(request, self._verifier)
+            self._remember_header(header, token, request)
             return await handler(request)
 
         try:
@@ -84,6 +97,15 @@ class Authenticator:
                 raise
             raise Unauthenticated(_reason(exc.reason)) from None
         return response
+
+    def _remember_header(self, header: str | None, token: str, request: web.Request) -> None:
+        """The header's session, once its token is verified; the oldest goes when full."""
+        if header is None:
+            return
+        session = current_session(request)  # Unauthenticated if the claims are not ours
+        if len(self._sessions) >= REMEMBERED_TOKENS:
+            del self._sessions[next(iter(self._sessions))]
+        self._sessions[header] = (token, session)
 
 
 async def _token_of(request: web.Request) -> str:

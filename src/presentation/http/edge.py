@@ -1,5 +1,5 @@
 """The one middleware every request passes: request id, in-flight count, authentication,
-errors rendered as JSON, then metrics and the access log.
+errors rendered as JSON, hardening headers, then metrics and the access log.
 
 One middleware instead of a chain of five: each aiohttp middleware layer costs a coroutine
 and a wrapper per request, and on small batches this stack was the largest cost after
@@ -18,6 +18,7 @@ from presentation.http.inflight import InFlightRequests
 from presentation.http.metrics import Metrics
 from presentation.http.observability import log_access
 from presentation.http.request_context import REQUEST_ID_HEADER, enter, leave, request_id_for
+from presentation.http.security_headers import security_headers_for
 
 CLIENT_CLOSED = 499  # nginx's code for a client that went away before the answer
 
@@ -53,7 +54,10 @@ def edge_middleware(
                 response = error
             status = response.status
             if not response.prepared:
-                response.headers[REQUEST_ID_HEADER] = request_id
+                headers = response.headers
+                headers[REQUEST_ID_HEADER] = request_id
+                for name, value in security_headers_for(request.path):
+                    headers.setdefault(name, value)
                 if in_flight.draining:
                     response.force_close()
             return response
