@@ -73,3 +73,23 @@ async def test_values_deeper_than_orjson_can_write_are_read_back(make_api: MakeA
 
     assert resp.status == 200
     assert json.loads(await resp.text())["data"]["deep"] == value
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"data": {"k": 1, "k": 2}}', '{"data":{"k":2},"not_found":[]}'),
+        (
+            '{"data": {"k": {"a": 1, "b": 2, "a": 3}}}',
+            '{"data":{"k":{"a":3,"b":2}},"not_found":[]}',
+        ),
+        ('{"data": {"k": 1}, "data": {"k": 4}}', '{"data":{"k":4},"not_found":[]}'),
+    ],
+)
+async def test_a_name_twice_in_an_object_last_one_wins(
+    api: Client, auth: dict[str, str], body: str, expected: str
+) -> None:
+    status, _ = await post_raw(api, "/api/write", auth, body)
+    assert status == 200
+    resp = await api.post("/api/read", json={"keys": ["k"]}, headers=auth)
+    assert await resp.text() == expected
