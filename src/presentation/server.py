@@ -45,7 +45,7 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     in_flight = app[IN_FLIGHT]
     runner = web.AppRunner(
         app,
-        access_log=None,  # the observe middleware writes it (KV_ACCESS_LOG)
+        access_log=None,  # the edge middleware writes it (KV_ACCESS_LOG)
         handle_signals=False,
         shutdown_timeout=_CANCEL_GRACE,  # after our own drain, only stragglers are left
     )

@@ -40,7 +40,7 @@ class JwtTokenIssuer:
 
 
 def session_from_claims(claims: dict[str, Any]) -> Session:
-    """The auth middleware checked signature, algorithm, expiry and issuer; claims must be ours."""
+    """aiohttp-jwt checked signature, algorithm, expiry and issuer; the claims must be ours."""
     try:
         user_id = int(claims["sub"])
         version = claims["ver"]
