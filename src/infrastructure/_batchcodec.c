@@ -121,24 +121,7 @@ encode_int(Encoder *e, PyObject *v)
             return ENC_ERROR;
         }
         if (x < 0) {
-            Buffer *b = &e->buf;
-            /* Two's complement: the low bytes of a negative number are its
-             * big-endian encoding in the narrower signed formats too. */
-            if (x >= -32) {
-                put1(b, (unsigned char)(x & 0xFF)); /* negative fixint 0xe0..0xff */
-            }
-            else if (x >= -128) {
-                put_tagged(b, 0xd0, (uint64_t)x, 1);
-            }
-            else if (x >= -32768) {
-                put_tagged(b, 0xd1, (uint64_t)x, 2);
-            }
-            else if (x >= -2147483648LL) {
-                put_tagged(b, 0xd2, (uint64_t)x, 4);
-            }
-            else {
-                put_tagged(b, 0xd3, (uint64_t)x, 8);
-            }
+            put_negative(&e->buf, (int64_t)x);
             return ENC_OK;
         }
         u = (uint64_t)x;
@@ -161,22 +144,7 @@ encode_int(Encoder *e, PyObject *v)
     else {
         return ENC_REJECT; /* below -2**63 */
     }
-    Buffer *b = &e->buf;
-    if (u < 0x80) {
-        put1(b, (unsigned char)u); /* positive fixint */
-    }
-    else if (u <= 0xFF) {
-        put_tagged(b, 0xcc, u, 1);
-    }
-    else if (u <= 0xFFFF) {
-        put_tagged(b, 0xcd, u, 2);
-    }
-    else if (u <= 0xFFFFFFFFULL) {
-        put_tagged(b, 0xce, u, 4);
-    }
-    else {
-        put_tagged(b, 0xcf, u, 8);
-    }
+    put_unsigned(&e->buf, u);
     return ENC_OK;
 }
 

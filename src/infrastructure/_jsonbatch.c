@@ -574,41 +574,10 @@ put_int(Buffer *b, int negative, uint64_t magnitude)
     if (negative && magnitude != 0) {
         /* -magnitude as int64 without overflow (magnitude <= 2**63). */
         int64_t x = -(int64_t)(magnitude - 1) - 1;
-        /* Two's complement: the low bytes of a negative number are its
-         * big-endian encoding in the narrower signed formats too. */
-        if (x >= -32) {
-            put1(b, (unsigned char)(x & 0xFF)); /* negative fixint 0xe0..0xff */
-        }
-        else if (x >= -128) {
-            put_tagged(b, 0xd0, (uint64_t)x, 1);
-        }
-        else if (x >= -32768) {
-            put_tagged(b, 0xd1, (uint64_t)x, 2);
-        }
-        else if (x >= -2147483648LL) {
-            put_tagged(b, 0xd2, (uint64_t)x, 4);
-        }
-        else {
-            put_tagged(b, 0xd3, (uint64_t)x, 8);
-        }
+        put_negative(b, x);
         return;
     }
-    uint64_t u = magnitude; /* -0 is the int 0, like orjson */
-    if (u < 0x80) {
-        put1(b, (unsigned char)u);
-    }
-    else if (u <= 0xFF) {
-        put_tagged(b, 0xcc, u, 1);
-    }
-    else if (u <= 0xFFFF) {
-        put_tagged(b, 0xcd, u, 2);
-    }
-    else if (u <= 0xFFFFFFFFULL) {
-        put_tagged(b, 0xce, u, 4);
-    }
-    else {
-        put_tagged(b, 0xcf, u, 8);
-    }
+    put_unsigned(b, magnitude); /* -0 is the int 0, like orjson */
 }
 
 /* Exact powers of ten for the fast path of parse_double. */

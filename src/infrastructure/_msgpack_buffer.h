@@ -96,4 +96,48 @@ str_header_size(Py_ssize_t n)
     return n < 32 ? 1 : n <= 0xFF ? 2 : n <= 0xFFFF ? 3 : 5;
 }
 
+/* msgpack of a negative int64, the encoding msgpack-python picks (at most 9 bytes, reserved). */
+static inline void
+put_negative(Buffer *b, int64_t x)
+{
+    /* Two's complement: the low bytes of a negative number are its
+     * big-endian encoding in the narrower signed formats too. */
+    if (x >= -32) {
+        put1(b, (unsigned char)(x & 0xFF)); /* negative fixint 0xe0..0xff */
+    }
+    else if (x >= -128) {
+        put_tagged(b, 0xd0, (uint64_t)x, 1);
+    }
+    else if (x >= -32768) {
+        put_tagged(b, 0xd1, (uint64_t)x, 2);
+    }
+    else if (x >= -2147483648LL) {
+        put_tagged(b, 0xd2, (uint64_t)x, 4);
+    }
+    else {
+        put_tagged(b, 0xd3, (uint64_t)x, 8);
+    }
+}
+
+/* msgpack of a non-negative int up to 2**64 - 1, as msgpack-python picks (at most 9 bytes). */
+static inline void
+put_unsigned(Buffer *b, uint64_t u)
+{
+    if (u < 0x80) {
+        put1(b, (unsigned char)u); /* positive fixint */
+    }
+    else if (u <= 0xFF) {
+        put_tagged(b, 0xcc, u, 1);
+    }
+    else if (u <= 0xFFFF) {
+        put_tagged(b, 0xcd, u, 2);
+    }
+    else if (u <= 0xFFFFFFFFULL) {
+        put_tagged(b, 0xce, u, 4);
+    }
+    else {
+        put_tagged(b, 0xcf, u, 8);
+    }
+}
+
 #endif /* KV_MSGPACK_BUFFER_H */
