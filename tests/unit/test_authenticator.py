@@ -1,7 +1,5 @@
 """The edge's authenticator: a header seen before skips parsing and decoding, never expiry."""
 
-import datetime
-import time
 from typing import Any
 
 import jwt
@@ -12,21 +10,14 @@ from aiohttp.test_utils import make_mocked_request
 from application.errors import Unauthenticated
 from infrastructure.security.verifier import JwtTokenVerifier
 from presentation.http.auth import Authenticator, current_session
+from tests.unit.conftest import JWT_NOW, FakeClock
 
 SECRET = "unit-test-secret-" + "x" * 64
 ISSUER = "kv-api"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def token(exp_in: int = 60, **claims: Any) -> str:
-    now = int(time.time())
+    now = int(JWT_NOW)
     base = {"sub": "7", "ver": 0, "jti": "j" * 16, "iat": now, "exp": now + exp_in, "iss": ISSUER}
     return jwt.encode({**base, **claims}, SECRET, algorithm="HS256")
 
@@ -41,21 +32,12 @@ async def served(auth: Authenticator, header: str) -> Any:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-
-    class FrozenDatetime(datetime.datetime):
-        @classmethod
-        def now(cls, tz: datetime.tzinfo | None = None) -> "FrozenDatetime":
-            return cls.fromtimestamp(fake.now, tz)
-
-    # PyJWT (under aiohttp-jwt) reads the wall clock for expiry: keep it in step with ours
-    monkeypatch.setattr(jwt.api_jwt, "datetime", FrozenDatetime)
-    return fake
+def clock(jwt_clock: FakeClock) -> FakeClock:
+    return jwt_clock
 
 
 @pytest.fixture
-def auth(clock: Clock) -> Authenticator:
+def auth(clock: FakeClock) -> Authenticator:
     return Authenticator(JwtTokenVerifier(SECRET, ISSUER, clock=clock), SECRET, ISSUER, [])
 
 
@@ -74,7 +56,7 @@ async def test_a_known_header_is_answered_without_decoding_again(
 
 
 async def test_a_known_header_is_refused_once_its_token_expires(
-    auth: Authenticator, clock: Clock
+    auth: Authenticator, clock: FakeClock
 ) -> None:
     header = "Bearer " + token(exp_in=30)
     assert (await served(auth, header)).status == 200

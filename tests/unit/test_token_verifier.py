@@ -1,6 +1,5 @@
 """The verifier remembers verified tokens, never a rejected one, and never past expiry."""
 
-import datetime
 from typing import Any
 
 import jwt
@@ -8,18 +7,11 @@ import pytest
 
 from application.errors import Unauthenticated
 from infrastructure.security.verifier import JwtTokenVerifier
+from tests.unit.conftest import JWT_NOW, FakeClock
 
 SECRET = "unit-test-secret-" + "x" * 64
 ISSUER = "kv-api"
-NOW = 1_800_000_000.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
+NOW = JWT_NOW
 
 
 def token(**claims: Any) -> str:
@@ -28,17 +20,8 @@ def token(**claims: Any) -> str:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-
-    class FrozenDatetime(datetime.datetime):
-        @classmethod
-        def now(cls, tz: datetime.tzinfo | None = None) -> "FrozenDatetime":
-            return cls.fromtimestamp(fake.now, tz)
-
-    # PyJWT reads the wall clock for expiry; keep it in step with ours
-    monkeypatch.setattr(jwt.api_jwt, "datetime", FrozenDatetime)
-    return fake
+def clock(jwt_clock: FakeClock) -> FakeClock:
+    return jwt_clock
 
 
 def test_returns_claims_and_a_copy_each_time(clock: FakeClock) -> None:
