@@ -8,22 +8,21 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml setup.py README.md ./
 COPY src ./src
+COPY migrations ./migrations
 # The extensions are optional for pip (a machine without a compiler still installs): here a
 # missing one fails the build instead of shipping an image without the fast path.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install . \
-    && /opt/venv/bin/python -c "import infrastructure._batchcodec, infrastructure._jsonbatch"
+    && /opt/venv/bin/python -c "import kv_api.infrastructure._batchcodec, kv_api.infrastructure._jsonbatch"
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     KV_HOST=0.0.0.0 \
     KV_PORT=8080 \
-    KV_DATA_DIR=/var/lib/kv-api \
-    KV_MIGRATIONS_DIR=/app/migrations
+    KV_DATA_DIR=/var/lib/kv-api
 RUN useradd --system --uid 10001 --home /var/lib/kv-api kvapi \
     && mkdir -p /var/lib/kv-api && chown kvapi /var/lib/kv-api
 COPY --from=build /opt/venv /opt/venv
-COPY migrations /app/migrations
 USER kvapi
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

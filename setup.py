@@ -11,14 +11,14 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "infrastructure._batchcodec",
+            "kv_api.infrastructure._batchcodec",
             ["src/infrastructure/_batchcodec.c"],
             depends=["src/infrastructure/_msgpack_buffer.h"],
             optional=True,
             extra_compile_args=["-O2"],
         ),
         Extension(
-            "infrastructure._jsonbatch",
+            "kv_api.infrastructure._jsonbatch",
             ["src/infrastructure/_jsonbatch.c"],
             depends=["src/infrastructure/_msgpack_buffer.h"],
             optional=True,

@@ -7,9 +7,9 @@ from typing import Any
 import aiohttp
 import jwt
 
-from application.ports import Session
 from bench.payloads import Batch
-from infrastructure.security.tokens import session_from_claims
+from kv_api.application.ports import Session
+from kv_api.infrastructure.security.tokens import session_from_claims
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from typing import Any
 import asynctnt
 from dependency_injector import providers
 
-from application.kv.commands import ReadBatch, WriteBatch
-from application.ports import Session
 from bench.payloads import Batch
 from bench.stats import Measurement, percentile
-from domain.keys import WriteMode
-from infrastructure.settings import Settings, TarantoolAddress
-from presentation.container import Container
-from presentation.gc_tuning import collect_periodically
+from kv_api.application.kv.commands import ReadBatch, WriteBatch
+from kv_api.application.ports import Session
+from kv_api.domain.keys import WriteMode
+from kv_api.infrastructure.settings import Settings, TarantoolAddress
+from kv_api.presentation.container import Container
+from kv_api.presentation.gc_tuning import collect_periodically
 
 Call = tuple[str, list[Any]]
 

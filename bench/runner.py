@@ -15,8 +15,8 @@ from bench.payloads import Batch, batches, dataset, login_body
 from bench.report import Results
 from bench.servers import ApiServer, TarantoolServer
 from bench.stats import Measurement
-from infrastructure.settings_loader import load_settings
-from presentation.gc_tuning import tune_for_serving
+from kv_api.infrastructure.settings_loader import load_settings
+from kv_api.presentation.gc_tuning import tune_for_serving
 
 T = TypeVar("T")
 KV_SCENARIOS = ("read10", "write10", "write1000", "read1000")

@@ -11,8 +11,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from infrastructure.settings import Settings, TarantoolAddress
-from infrastructure.tarantool.managed import APP_USER, free_port, instance_env, write_init_script
+from kv_api.infrastructure.settings import Settings, TarantoolAddress
+from kv_api.infrastructure.tarantool.managed import (
+    APP_USER,
+    free_port,
+    instance_env,
+    write_init_script,
+)
 
 TARANTOOL_PASSWORD = "bench-password"
 JWT_SECRET = "bench-secret-that-is-at-least-32-bytes-long"
@@ -130,7 +135,7 @@ def _kv_api_command() -> list[str]:
     script = Path(sys.executable).with_name("kv-api")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "presentation.cli"]
+    return [sys.executable, "-m", "kv_api.presentation.cli"]
 
 
 def _accepts(port: int) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from infrastructure.tarantool.managed import free_port
+from kv_api.infrastructure.tarantool.managed import free_port
 
 PASSWORD = "soak-password-1"
 KEYSPACE = 2_000  # keys per user: the store's size stays bounded however long the run
@@ -49,7 +49,7 @@ class Api:
         )
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "presentation.cli", "serve"],
+                [sys.executable, "-m", "kv_api.presentation.cli", "serve"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

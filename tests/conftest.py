@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infrastructure.settings import Settings
+from kv_api.infrastructure.settings import Settings
 from tests.support.tarantool import TarantoolProcess
 
 TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!"

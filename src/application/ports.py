@@ -3,8 +3,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, overload
 
-from domain.keys import BatchLimits, JsonValue, WriteMode
-from domain.users import Profile, User, UserId
+from kv_api.domain.keys import BatchLimits, JsonValue, WriteMode
+from kv_api.domain.users import Profile, User, UserId
 
 
 @dataclass(frozen=True, slots=True)

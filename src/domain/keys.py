@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from domain.errors import BatchTooLarge, InvalidKey, InvalidValue
+from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidValue
 
 JsonValue = Any
 

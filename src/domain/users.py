@@ -3,7 +3,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from domain.errors import InvalidField
+from kv_api.domain.errors import InvalidField
 
 UserId = int
 

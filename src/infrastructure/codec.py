@@ -10,18 +10,18 @@ from types import ModuleType
 
 import msgpack
 
-from application.ports import PackedItems
-from domain.errors import InvalidValue
-from domain.keys import BatchLimits, JsonValue
+from kv_api.application.ports import PackedItems
+from kv_api.domain.errors import InvalidValue
+from kv_api.domain.keys import BatchLimits, JsonValue
 
 native: ModuleType | None
 jsonbatch: ModuleType | None
 try:
-    from infrastructure import _batchcodec as native
+    from kv_api.infrastructure import _batchcodec as native
 except ImportError:  # pragma: no cover - only without a C compiler at install time
     native = None
 try:
-    from infrastructure import _jsonbatch as jsonbatch
+    from kv_api.infrastructure import _jsonbatch as jsonbatch
 except ImportError:  # pragma: no cover - only without a C compiler at install time
     jsonbatch = None
 

@@ -1,6 +1,7 @@
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -85,7 +86,8 @@ class Settings:
 
 
 def _default_migrations_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "migrations"
+    """The migrations installed with the package (kv_api.migrations), in a checkout or a wheel."""
+    return Path(str(resources.files("kv_api.migrations")))
 
 
 class _Reader:

@@ -3,7 +3,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from infrastructure.settings import Settings, SettingsError, TarantoolAddress, _Reader
+from kv_api.infrastructure.settings import Settings, SettingsError, TarantoolAddress, _Reader
 
 
 def _bootstrap(text: str) -> tuple[str, str]:

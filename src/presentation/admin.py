@@ -7,11 +7,11 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from application.errors import StorageUnavailable
-from infrastructure.settings import Settings, StartupError
-from infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner
-from infrastructure.tarantool.storage import Storage
-from presentation.admin_users import AdminError, read_new_password, run_user_command
+from kv_api.application.errors import StorageUnavailable
+from kv_api.infrastructure.settings import Settings, StartupError
+from kv_api.infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner
+from kv_api.infrastructure.tarantool.storage import Storage
+from kv_api.presentation.admin_users import AdminError, read_new_password, run_user_command
 
 
 @asynccontextmanager

@@ -9,13 +9,13 @@ from typing import TextIO
 
 from dependency_injector import providers
 
-from application.users.ensure_user import EnsureUser
-from application.users.manage import ListUsers, RemoveUser
-from domain.errors import InvalidField
-from infrastructure.settings import Settings
-from infrastructure.tarantool.migrations import MigrationRunner
-from infrastructure.tarantool.storage import Storage
-from presentation.container import Container
+from kv_api.application.users.ensure_user import EnsureUser
+from kv_api.application.users.manage import ListUsers, RemoveUser
+from kv_api.domain.errors import InvalidField
+from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.migrations import MigrationRunner
+from kv_api.infrastructure.tarantool.storage import Storage
+from kv_api.presentation.container import Container
 
 
 class AdminError(Exception):

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from application.users.ensure_user import EnsureUser
-from infrastructure.settings import Settings
-from presentation.container import Container
-from presentation.http.auth import Authenticator
-from presentation.http.edge import edge_middleware
-from presentation.http.inflight import InFlightRequests
-from presentation.instrumentation import track_storage
-from presentation.routes import docs, kv, metrics, ops, users
+from kv_api.application.users.ensure_user import EnsureUser
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.container import Container
+from kv_api.presentation.http.auth import Authenticator
+from kv_api.presentation.http.edge import edge_middleware
+from kv_api.presentation.http.inflight import InFlightRequests
+from kv_api.presentation.instrumentation import track_storage
+from kv_api.presentation.routes import docs, kv, metrics, ops, users
 
 log = logging.getLogger("kv_api.app")
 CONTAINER = web.AppKey("container", Container)

@@ -2,13 +2,13 @@ import argparse
 import asyncio
 import sys
 
-from infrastructure.settings import Settings, StartupError
-from infrastructure.settings_loader import load_settings
-from presentation.logs import configure_logging
+from kv_api.infrastructure.settings import Settings, StartupError
+from kv_api.infrastructure.settings_loader import load_settings
+from kv_api.presentation.logs import configure_logging
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from presentation.server import run
+    from kv_api.presentation.server import run
 
     run(settings, max(1, args.workers))
     return 0
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "serve":
             return _serve(settings, args)
-        from presentation.admin import run_admin
+        from kv_api.presentation.admin import run_admin
 
         return asyncio.run(run_admin(settings, args))
     except StartupError as exc:

@@ -4,33 +4,36 @@ from collections.abc import Iterator
 
 from dependency_injector import containers, providers
 
-from application.kv.handlers import (
+from kv_api.application.kv.handlers import (
     DeleteBatchHandler,
     ListKeysHandler,
     ReadBatchHandler,
     WriteBatchHandler,
 )
-from application.users.delete_account import DeleteAccountHandler
-from application.users.ensure_user import EnsureUserHandler
-from application.users.login import LoginHandler
-from application.users.logout import LogoutHandler
-from application.users.manage import ListUsersHandler, RemoveUserHandler
-from application.users.profile import GetProfileHandler, UpdateProfileHandler
-from application.users.register import RegisterUserHandler
-from domain.keys import BatchLimits
-from domain.users import PasswordPolicy
-from infrastructure.clock import SystemClock
-from infrastructure.codec import MsgpackValueEncoder, WriteBodyDecoder
-from infrastructure.security.hasher import Argon2PasswordHasher
-from infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
-from infrastructure.security.verifier import JwtTokenVerifier
-from infrastructure.settings import Settings
-from infrastructure.tarantool.kv import TarantoolKeyValueRepository
-from infrastructure.tarantool.sessions import TarantoolLoginThrottle, TarantoolTokenRevocations
-from infrastructure.tarantool.storage import Storage
-from infrastructure.tarantool.users import TarantoolUserRepository
-from presentation.http.metrics import Metrics
-from presentation.instrumentation import ObservedKeyValueRepository, ObservedLogin
+from kv_api.application.users.delete_account import DeleteAccountHandler
+from kv_api.application.users.ensure_user import EnsureUserHandler
+from kv_api.application.users.login import LoginHandler
+from kv_api.application.users.logout import LogoutHandler
+from kv_api.application.users.manage import ListUsersHandler, RemoveUserHandler
+from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
+from kv_api.application.users.register import RegisterUserHandler
+from kv_api.domain.keys import BatchLimits
+from kv_api.domain.users import PasswordPolicy
+from kv_api.infrastructure.clock import SystemClock
+from kv_api.infrastructure.codec import MsgpackValueEncoder, WriteBodyDecoder
+from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
+from kv_api.infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
+from kv_api.infrastructure.security.verifier import JwtTokenVerifier
+from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from kv_api.infrastructure.tarantool.sessions import (
+    TarantoolLoginThrottle,
+    TarantoolTokenRevocations,
+)
+from kv_api.infrastructure.tarantool.storage import Storage
+from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
+from kv_api.presentation.http.metrics import Metrics
+from kv_api.presentation.instrumentation import ObservedKeyValueRepository, ObservedLogin
 
 
 def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
@@ -49,10 +52,10 @@ def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
 class Container(containers.DeclarativeContainer):
     wiring_config = containers.WiringConfiguration(
         modules=[
-            "presentation.routes.users",
-            "presentation.routes.kv",
-            "presentation.routes.ops",
-            "presentation.routes.metrics",
+            "kv_api.presentation.routes.users",
+            "kv_api.presentation.routes.kv",
+            "kv_api.presentation.routes.ops",
+            "kv_api.presentation.routes.metrics",
         ]
     )
 

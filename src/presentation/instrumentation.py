@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 
-from application.errors import InvalidCredentials, RateLimited
-from application.ports import IssuedToken, KeyPage, KeyValueRepository, Session, WriteOutcome
-from application.users.commands import Login
-from application.users.login import LoginHandler
-from domain.keys import JsonValue, WriteMode
-from infrastructure.tarantool.storage import Storage
-from presentation.http.metrics import Metrics
+from kv_api.application.errors import InvalidCredentials, RateLimited
+from kv_api.application.ports import IssuedToken, KeyPage, KeyValueRepository, Session, WriteOutcome
+from kv_api.application.users.commands import Login
+from kv_api.application.users.login import LoginHandler
+from kv_api.domain.keys import JsonValue, WriteMode
+from kv_api.infrastructure.tarantool.storage import Storage
+from kv_api.presentation.http.metrics import Metrics
 
 CONNECTION_POLL_SECONDS = 1.0
 

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 import orjson
 
-from presentation.http.request_context import RequestContextFilter
+from kv_api.presentation.http.request_context import RequestContextFilter
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 

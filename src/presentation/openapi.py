@@ -6,10 +6,10 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from infrastructure.settings import Settings
-from presentation.http.schemas import JSON_VALUE_SCHEMA
-from presentation.openapi_operations import OPERATIONS, SCHEMA_RULES, Operation
-from presentation.openapi_responses import (
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.http.schemas import JSON_VALUE_SCHEMA
+from kv_api.presentation.openapi_operations import OPERATIONS, SCHEMA_RULES, Operation
+from kv_api.presentation.openapi_responses import (
     ERROR_RESPONSES,
     RESPONSE_STATUS,
     register_error_responses,

@@ -5,8 +5,8 @@ from typing import Any
 
 from marshmallow import Schema
 
-from presentation.http import schemas as s
-from presentation.openapi_responses import NOT_READY
+from kv_api.presentation.http import schemas as s
+from kv_api.presentation.openapi_responses import NOT_READY
 
 JSON = "application/json"
 Content = tuple[str, type[Schema] | dict[str, Any]]

@@ -4,7 +4,7 @@ from typing import Any
 
 from apispec import APISpec
 
-from presentation.http.schemas import ErrorResponse, ReadyResponse
+from kv_api.presentation.http.schemas import ErrorResponse, ReadyResponse
 
 _RETRY_AFTER = {
     "description": "seconds to wait before trying again",

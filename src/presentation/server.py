@@ -10,14 +10,14 @@ import sys
 
 from aiohttp import web
 
-from infrastructure.security.tokens import load_or_create_secret
-from infrastructure.settings import Settings, StartupError, default_hash_workers
-from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.managed import ManagedTarantool
-from presentation.app import IN_FLIGHT, create_app
-from presentation.gc_tuning import collect_periodically, tune_for_serving
-from presentation.http.inflight import InFlightRequests
-from presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
+from kv_api.infrastructure.security.tokens import load_or_create_secret
+from kv_api.infrastructure.settings import Settings, StartupError, default_hash_workers
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.managed import ManagedTarantool
+from kv_api.presentation.app import IN_FLIGHT, create_app
+from kv_api.presentation.gc_tuning import collect_periodically, tune_for_serving
+from kv_api.presentation.http.inflight import InFlightRequests
+from kv_api.presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
 
 log = logging.getLogger("kv_api.server")
 _CANCEL_GRACE = 1.0
@@ -111,7 +111,7 @@ async def supervise_workers(settings: Settings, workers: int) -> None:
 
 async def _spawn_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "presentation.cli", "serve", env=env
+        sys.executable, "-m", "kv_api.presentation.cli", "serve", env=env
     )
 
 

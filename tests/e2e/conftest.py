@@ -4,8 +4,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from infrastructure.settings import Settings
-from presentation.app import create_app
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.app import create_app
 from tests.conftest import unique_name
 
 PASSWORD = "correct-horse-9"

@@ -6,9 +6,9 @@ from typing import Any
 import jwt
 import pytest
 
-from infrastructure.security.tokens import SECRET_FILE, load_or_create_secret
-from infrastructure.settings import SettingsError, StartupError
-from infrastructure.settings_loader import load_settings
+from kv_api.infrastructure.security.tokens import SECRET_FILE, load_or_create_secret
+from kv_api.infrastructure.settings import SettingsError, StartupError
+from kv_api.infrastructure.settings_loader import load_settings
 from tests.e2e.conftest import register
 
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from bench import driver, wrk
 from bench.api_client import BenchUser
 from bench.payloads import batches, dataset
-
-from infrastructure.settings import Settings
+from kv_api.infrastructure.settings import Settings
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.support.tarantool import TarantoolProcess
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from infrastructure.settings import Settings
-from presentation.openapi import build_openapi
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.openapi import build_openapi
 from tests.conftest import unique_name
 from tests.support.server import ApiProcess
 from tests.support.tarantool import TarantoolProcess

@@ -10,9 +10,9 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 
-from infrastructure.settings import Settings
-from presentation.openapi import build_openapi
-from presentation.routes.kv import encode_cursor
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.openapi import build_openapi
+from kv_api.presentation.routes.kv import encode_cursor
 from tests.conftest import unique_name
 from tests.support.server import ApiProcess
 

@@ -11,9 +11,9 @@ import jwt
 import pytest
 from aiohttp import web
 
-from infrastructure.settings import Settings
-from presentation.app import create_app
-from presentation.logs import log_handler
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.app import create_app
+from kv_api.presentation.logs import log_handler
 from tests.conftest import TEST_SECRET, unique_name
 from tests.e2e.conftest import Client, bearer, register
 

@@ -3,8 +3,8 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from infrastructure.settings import TarantoolAddress
-from infrastructure.tarantool.managed import free_port
+from kv_api.infrastructure.settings import TarantoolAddress
+from kv_api.infrastructure.tarantool.managed import free_port
 from tests.conftest import unique_name
 from tests.e2e.conftest import Client, bearer, register
 from tests.e2e.observability import label_values, scrape, value

@@ -13,12 +13,12 @@ import schemathesis
 from aiohttp.test_utils import make_mocked_request
 from marshmallow import Schema
 
-from infrastructure.settings import Settings
-from presentation.app import PUBLIC_PATHS
-from presentation.http import schemas
-from presentation.openapi import build_openapi
-from presentation.routes import ops
-from presentation.routes.docs import ASSET_PATHS, OPENAPI_DOCUMENT
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.app import PUBLIC_PATHS
+from kv_api.presentation.http import schemas
+from kv_api.presentation.openapi import build_openapi
+from kv_api.presentation.routes import ops
+from kv_api.presentation.routes.docs import ASSET_PATHS, OPENAPI_DOCUMENT
 from tests.conftest import unique_name
 from tests.e2e.conftest import Client, bearer, register
 

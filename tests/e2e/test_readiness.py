@@ -4,7 +4,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from presentation.app import create_app
+from kv_api.presentation.app import create_app
 from tests.conftest import settings_for
 from tests.support.tarantool import TarantoolProcess
 

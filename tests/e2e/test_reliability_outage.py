@@ -6,7 +6,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from presentation.app import create_app
+from kv_api.presentation.app import create_app
 from tests.conftest import settings_for, unique_name
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.support.batches import problem_in_503

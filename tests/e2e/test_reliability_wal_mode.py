@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.settings_loader import load_settings
-from presentation.app import CONTAINER, create_app
+from kv_api.infrastructure.settings_loader import load_settings
+from kv_api.presentation.app import CONTAINER, create_app
 from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import bearer, register
 

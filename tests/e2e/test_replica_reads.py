@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.tarantool.client import TarantoolClient
-from presentation.app import CONTAINER, create_app
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.presentation.app import CONTAINER, create_app
 from tests.conftest import settings_for
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.support.batches import problem_in_503

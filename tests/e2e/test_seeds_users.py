@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from presentation.app import CONTAINER
+from kv_api.presentation.app import CONTAINER
 from tests.e2e.conftest import Client, bearer
 
 JSON = {"Content-Type": "application/json"}

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from application.ports import NewUser, Session
-from domain.users import Profile
-from infrastructure.settings import Settings
-from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.kv import TarantoolKeyValueRepository
-from infrastructure.tarantool.migrations import MigrationRunner
-from infrastructure.tarantool.users import TarantoolUserRepository
+from kv_api.application.ports import NewUser, Session
+from kv_api.domain.users import Profile
+from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from kv_api.infrastructure.tarantool.migrations import MigrationRunner
+from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
 from tests.support.tarantool import TarantoolProcess
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from application.ports import NewUser, Session
-from domain.keys import WriteMode
-from domain.users import Profile
-from infrastructure.codec import MsgpackValueEncoder
-from infrastructure.security.hasher import Argon2PasswordHasher
-from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.kv import TarantoolKeyValueRepository
-from infrastructure.tarantool.users import TarantoolUserRepository
+from kv_api.application.ports import NewUser, Session
+from kv_api.domain.keys import WriteMode
+from kv_api.domain.users import Profile
+from kv_api.infrastructure.codec import MsgpackValueEncoder
+from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
 from tests.support.server import CHEAP_ENV, kv_api_binary
 from tests.support.tarantool import TarantoolProcess

@@ -2,9 +2,12 @@
 
 import uuid
 
-from application.ports import Session
-from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.sessions import TarantoolLoginThrottle, TarantoolTokenRevocations
+from kv_api.application.ports import Session
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.sessions import (
+    TarantoolLoginThrottle,
+    TarantoolTokenRevocations,
+)
 from tests.integration.conftest import MakeSession
 
 WINDOW = 60

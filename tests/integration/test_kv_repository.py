@@ -5,13 +5,13 @@ from typing import Any
 import pytest
 from asynctnt.exceptions import TarantoolDatabaseError
 
-from application.errors import StorageRejected
-from application.ports import Session
-from domain.errors import BatchTooLarge
-from domain.keys import WriteMode
-from infrastructure.codec import MsgpackValueEncoder
-from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from kv_api.application.errors import StorageRejected
+from kv_api.application.ports import Session
+from kv_api.domain.errors import BatchTooLarge
+from kv_api.domain.keys import WriteMode
+from kv_api.infrastructure.codec import MsgpackValueEncoder
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from tests.integration.conftest import MakeSession
 
 encode = MsgpackValueEncoder().encode

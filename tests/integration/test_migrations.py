@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner, discover
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner, discover
 from tests.integration.conftest import MIGRATIONS, MakeClient
 from tests.support.tarantool import TarantoolProcess
 

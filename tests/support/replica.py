@@ -3,7 +3,7 @@
 import asyncio
 from pathlib import Path
 
-from infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.support.tarantool import TarantoolProcess
 
 # The replica joins first (users, grants, spaces and functions all come from the primary),

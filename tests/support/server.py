@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infrastructure.tarantool.managed import free_port
+from kv_api.infrastructure.tarantool.managed import free_port
 
 KV_API = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kv-api")
 CHEAP_ENV = {

@@ -6,8 +6,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from infrastructure.settings import Settings, TarantoolAddress
-from infrastructure.tarantool.managed import APP_USER, free_port, instance_env, write_init_script
+from kv_api.infrastructure.settings import Settings, TarantoolAddress
+from kv_api.infrastructure.tarantool.managed import (
+    APP_USER,
+    free_port,
+    instance_env,
+    write_init_script,
+)
 
 PASSWORD = "test-password"
 

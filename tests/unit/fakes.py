@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgpack
 
-from application.ports import (
+from kv_api.application.ports import (
     IssuedToken,
     KeyPage,
     NewUser,
@@ -15,8 +15,8 @@ from application.ports import (
     Session,
     WriteOutcome,
 )
-from domain.keys import JsonValue, WriteMode
-from domain.users import Profile, User, UserId
+from kv_api.domain.keys import JsonValue, WriteMode
+from kv_api.domain.users import Profile, User, UserId
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from application.errors import Unauthenticated
-from infrastructure.security.verifier import JwtTokenVerifier
-from presentation.http.auth import Authenticator, current_session
+from kv_api.application.errors import Unauthenticated
+from kv_api.infrastructure.security.verifier import JwtTokenVerifier
+from kv_api.presentation.http.auth import Authenticator, current_session
 from tests.unit.conftest import JWT_NOW, FakeClock
 
 SECRET = "unit-test-secret-" + "x" * 64

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-codec = pytest.importorskip("infrastructure._batchcodec")
+codec = pytest.importorskip("kv_api.infrastructure._batchcodec")
 encode_values = codec.encode_values
 join_tuples = codec.join_tuples
 has_long_digit_run = codec.has_long_digit_run

@@ -2,7 +2,7 @@ import io
 import logging
 import time
 
-from presentation.logs import BufferedStreamHandler
+from kv_api.presentation.logs import BufferedStreamHandler
 
 
 def _record(level: int, message: str) -> logging.LogRecord:

@@ -7,11 +7,11 @@ import msgpack
 import orjson
 import pytest
 
-from application.ports import PackedItems
-from domain.errors import DomainError, InvalidKey, InvalidValue
-from domain.keys import BatchLimits
-from infrastructure import codec
-from infrastructure.codec import MsgpackValueEncoder, WriteBodyDecoder
+from kv_api.application.ports import PackedItems
+from kv_api.domain.errors import DomainError, InvalidKey, InvalidValue
+from kv_api.domain.keys import BatchLimits
+from kv_api.infrastructure import codec
+from kv_api.infrastructure.codec import MsgpackValueEncoder, WriteBodyDecoder
 
 LIMITS = BatchLimits(max_key_bytes=8, max_value_bytes=32, max_depth=3)
 _pack = msgpack.Packer(autoreset=True, use_bin_type=True).pack

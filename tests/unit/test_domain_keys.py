@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from domain.errors import BatchTooLarge, InvalidKey, InvalidValue
-from domain.keys import BatchLimits
+from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidValue
+from kv_api.domain.keys import BatchLimits
 
 
 def nested(depth: int, container: str = "list") -> Any:

@@ -2,8 +2,8 @@ import unicodedata
 
 import pytest
 
-from domain.errors import InvalidField
-from domain.users import Email, PasswordPolicy, PersonName, Username
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.users import Email, PasswordPolicy, PersonName, Username
 
 
 def problems_of(exc: pytest.ExceptionInfo[InvalidField]) -> dict[str, list[str]]:

@@ -3,7 +3,7 @@ import gc
 
 import pytest
 
-from presentation import gc_tuning
+from kv_api.presentation import gc_tuning
 
 
 async def test_collections_on_the_timer_follow_cpythons_generation_ratios(

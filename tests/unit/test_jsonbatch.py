@@ -15,12 +15,12 @@ from typing import Any
 import msgpack
 import orjson
 import pytest
-from bench.payloads import dataset
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from infrastructure._batchcodec import encode_values
-from infrastructure._jsonbatch import transcode_write
+from bench.payloads import dataset
+from kv_api.infrastructure._batchcodec import encode_values
+from kv_api.infrastructure._jsonbatch import transcode_write
 
 MAX_ITEMS = 10_000
 MAX_KEY = 1024

@@ -2,18 +2,18 @@ from typing import Any
 
 import pytest
 
-from application.errors import SessionExpired
-from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
-from application.kv.handlers import (
+from kv_api.application.errors import SessionExpired
+from kv_api.application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
+from kv_api.application.kv.handlers import (
     DeleteBatchHandler,
     ListKeysHandler,
     ReadBatchHandler,
     WriteBatchHandler,
 )
-from application.ports import Session
-from domain.errors import BatchTooLarge, InvalidKey, InvalidValue
-from domain.keys import BatchLimits, WriteMode
-from infrastructure.codec import MsgpackValueEncoder
+from kv_api.application.ports import Session
+from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidValue
+from kv_api.domain.keys import BatchLimits, WriteMode
+from kv_api.infrastructure.codec import MsgpackValueEncoder
 from tests.unit.fakes import FakeWorld, session_of
 
 LIMITS = BatchLimits(

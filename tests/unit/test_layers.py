@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+ROOT = "kv_api"  # src/ installs as this package
 LAYERS = ("domain", "application", "infrastructure", "presentation")
 # The inner layers may use the standard library and the layers inside them, nothing else.
 ALLOWED = {
@@ -40,13 +41,19 @@ def _resolve(package: str, level: int, name: str) -> str:
     return f"{anchor}.{name}" if name else anchor
 
 
+def _layer_of(name: str) -> str:
+    """`kv_api.domain.keys` -> `domain`; any other module -> its top-level name."""
+    parts = name.split(".")
+    return parts[1] if parts[0] == ROOT and len(parts) > 1 else parts[0]
+
+
 def forbidden_imports(source: str, module: str, is_package: bool = False) -> list[str]:
-    layer = module.split(".")[0]
+    layer = _layer_of(module)
     allowed = ALLOWED[layer]
     bad = []
     for name in sorted(imported_modules(source, module, is_package)):
-        root = name.split(".")[0]
-        in_stdlib = root in sys.stdlib_module_names and root not in LAYERS
+        root = _layer_of(name)
+        in_stdlib = root in sys.stdlib_module_names and name.split(".")[0] != ROOT
         if root in allowed or (in_stdlib and not (layer == "domain" and root in DOMAIN_IO)):
             continue
         bad.append(name)
@@ -56,7 +63,7 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
 def modules_of(layer: str, root: Path = SRC) -> list[tuple[str, Path]]:
     found = []
     for path in sorted((root / layer).rglob("*.py")):
-        parts = path.relative_to(root).with_suffix("").parts
+        parts = (ROOT, *path.relative_to(root).with_suffix("").parts)
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         found.append((name, path))
     return found
@@ -89,45 +96,54 @@ def test_a_bad_import_in_a_nested_module_is_reported(tmp_path: Path) -> None:
     package.mkdir(parents=True)
     (tmp_path / "application" / "__init__.py").write_text("")
     (package / "__init__.py").write_text("from .. import ports\n")
-    (package / "handlers.py").write_text("import re\nfrom infrastructure.codec import E\n")
+    (package / "handlers.py").write_text("import re\nfrom kv_api.infrastructure.codec import E\n")
     assert violations("application", tmp_path) == {
-        "application.kv.handlers": ["infrastructure.codec"]
+        "kv_api.application.kv.handlers": ["kv_api.infrastructure.codec"]
     }
+
+
+APP = "kv_api.application"
+DOMAIN = "kv_api.domain"
 
 
 @pytest.mark.parametrize(
     ("module", "source", "expected"),
     [
-        ("domain.users", "from application.ports import Clock", ["application.ports"]),
-        ("domain.users", "import infrastructure.codec", ["infrastructure.codec"]),
-        ("domain.keys", "from presentation import app", ["presentation"]),
-        ("domain.keys", "import aiohttp.web", ["aiohttp.web"]),
-        ("domain.keys", "import msgpack", ["msgpack"]),
-        ("domain.keys", "from marshmallow import Schema", ["marshmallow"]),
-        ("domain.keys", "import asynctnt", ["asynctnt"]),
-        ("domain.keys", "import os", ["os"]),
-        ("domain.keys", "def f():\n    from subprocess import run\n", ["subprocess"]),
-        ("application.kv.handlers", "from infrastructure.codec import X", ["infrastructure.codec"]),
-        ("application.kv.handlers", "from ...infrastructure import x", ["...infrastructure"]),
-        ("application.users.login", "import orjson", ["orjson"]),
+        (f"{DOMAIN}.users", f"from {APP}.ports import Clock", [f"{APP}.ports"]),
+        (f"{DOMAIN}.users", "import kv_api.infrastructure.codec", ["kv_api.infrastructure.codec"]),
+        (f"{DOMAIN}.keys", "from kv_api.presentation import app", ["kv_api.presentation"]),
+        (f"{DOMAIN}.keys", "import aiohttp.web", ["aiohttp.web"]),
+        (f"{DOMAIN}.keys", "import msgpack", ["msgpack"]),
+        (f"{DOMAIN}.keys", "from marshmallow import Schema", ["marshmallow"]),
+        (f"{DOMAIN}.keys", "import asynctnt", ["asynctnt"]),
+        (f"{DOMAIN}.keys", "import os", ["os"]),
+        (f"{DOMAIN}.keys", "def f():\n    from subprocess import run\n", ["subprocess"]),
         (
-            "application.users.login",
+            f"{APP}.kv.handlers",
+            "from kv_api.infrastructure.codec import X",
+            ["kv_api.infrastructure.codec"],
+        ),
+        (f"{APP}.kv.handlers", "from ...infrastructure import x", ["kv_api.infrastructure"]),
+        (f"{APP}.kv.handlers", "from ....elsewhere import x", ["....elsewhere"]),
+        (f"{APP}.users.login", "import orjson", ["orjson"]),
+        (
+            f"{APP}.users.login",
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import jwt\n",
             ["jwt"],
         ),
     ],
 )
 def test_checker_catches_outward_imports(module: str, source: str, expected: list[str]) -> None:
-    assert forbidden_imports(source, module, is_package=module == "application") == expected
+    assert forbidden_imports(source, module) == expected
 
 
 @pytest.mark.parametrize(
     ("module", "source"),
     [
-        ("domain.users", "import re\nfrom dataclasses import dataclass\nfrom domain import errors"),
-        ("domain.keys", "from .errors import InvalidKey\nfrom collections.abc import Mapping"),
-        ("application.kv.handlers", "from domain.keys import BatchLimits\nimport asyncio"),
-        ("application.kv.handlers", "from ..ports import Session\nfrom . import commands"),
+        (f"{DOMAIN}.users", "import re\nfrom dataclasses import dataclass\nfrom .errors import E"),
+        (f"{DOMAIN}.keys", f"from {DOMAIN} import errors\nfrom collections.abc import Mapping"),
+        (f"{APP}.kv.handlers", f"from {DOMAIN}.keys import BatchLimits\nimport asyncio"),
+        (f"{APP}.kv.handlers", "from ..ports import Session\nfrom . import commands"),
     ],
 )
 def test_checker_allows_inward_and_standard_library_imports(module: str, source: str) -> None:
@@ -136,9 +152,11 @@ def test_checker_allows_inward_and_standard_library_imports(module: str, source:
 
 def test_relative_imports_resolve_against_the_package() -> None:
     source = "from ..ports import Session\nfrom . import commands\nfrom .errors import E"
-    assert imported_modules(source, "application.kv.handlers") == {
-        "application.ports",
-        "application.kv",
-        "application.kv.errors",
+    assert imported_modules(source, f"{APP}.kv.handlers") == {
+        f"{APP}.ports",
+        f"{APP}.kv",
+        f"{APP}.kv.errors",
     }
-    assert imported_modules("from .errors import E", "domain", is_package=True) == {"domain.errors"}
+    assert imported_modules("from .errors import E", DOMAIN, is_package=True) == {
+        f"{DOMAIN}.errors"
+    }

@@ -1,8 +1,8 @@
 import pytest
 
-from application.errors import InvalidCredentials, RateLimited
-from application.users.commands import Login
-from application.users.login import LoginHandler
+from kv_api.application.errors import InvalidCredentials, RateLimited
+from kv_api.application.users.commands import Login
+from kv_api.application.users.login import LoginHandler
 from tests.unit.fakes import FakeWorld
 
 ADDRESS = "192.0.2.7"

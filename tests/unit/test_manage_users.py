@@ -1,4 +1,9 @@
-from application.users.manage import ListUsers, ListUsersHandler, RemoveUser, RemoveUserHandler
+from kv_api.application.users.manage import (
+    ListUsers,
+    ListUsersHandler,
+    RemoveUser,
+    RemoveUserHandler,
+)
 from tests.unit.fakes import FakeWorld
 
 

@@ -1,10 +1,10 @@
 import pytest
 
-from application.errors import UsernameTaken
-from application.users.commands import RegisterUser
-from application.users.register import RegisterUserHandler
-from domain.errors import InvalidField
-from domain.users import PasswordPolicy, Profile
+from kv_api.application.errors import UsernameTaken
+from kv_api.application.users.commands import RegisterUser
+from kv_api.application.users.register import RegisterUserHandler
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.users import PasswordPolicy, Profile
 from tests.unit.fakes import START, FakeWorld
 
 

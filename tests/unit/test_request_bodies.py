@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from domain.keys import WriteMode
-from presentation.http.schemas import KeysRequest, WriteRequest
-from presentation.routes.kv import load_keys, load_write
+from kv_api.domain.keys import WriteMode
+from kv_api.presentation.http.schemas import KeysRequest, WriteRequest
+from kv_api.presentation.routes.kv import load_keys, load_write
 
 KEYS_BODIES: list[Any] = [
     {"keys": ["a"]},

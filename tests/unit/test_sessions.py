@@ -4,18 +4,18 @@ from dataclasses import replace
 
 import pytest
 
-from application.errors import SessionExpired
-from application.kv.commands import WriteBatch
-from application.kv.handlers import WriteBatchHandler
-from application.users.commands import DeleteAccount, GetProfile, Logout
-from application.users.delete_account import DeleteAccountHandler
-from application.users.ensure_user import EnsureUser, EnsureUserHandler
-from application.users.logout import LogoutHandler
-from application.users.profile import GetProfileHandler
-from domain.errors import InvalidField
-from domain.keys import BatchLimits
-from domain.users import PasswordPolicy
-from infrastructure.codec import MsgpackValueEncoder
+from kv_api.application.errors import SessionExpired
+from kv_api.application.kv.commands import WriteBatch
+from kv_api.application.kv.handlers import WriteBatchHandler
+from kv_api.application.users.commands import DeleteAccount, GetProfile, Logout
+from kv_api.application.users.delete_account import DeleteAccountHandler
+from kv_api.application.users.ensure_user import EnsureUser, EnsureUserHandler
+from kv_api.application.users.logout import LogoutHandler
+from kv_api.application.users.profile import GetProfileHandler
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.keys import BatchLimits
+from kv_api.domain.users import PasswordPolicy
+from kv_api.infrastructure.codec import MsgpackValueEncoder
 from tests.unit.fakes import FakeWorld, session_of
 
 

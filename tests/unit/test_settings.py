@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.settings import SettingsError, TarantoolAddress, default_hash_workers
-from infrastructure.settings_loader import load_settings
+from kv_api.infrastructure.settings import SettingsError, TarantoolAddress, default_hash_workers
+from kv_api.infrastructure.settings_loader import load_settings
 
 KV_API = Path(sys.executable).with_name("kv-api")
 

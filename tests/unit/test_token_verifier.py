@@ -5,8 +5,8 @@ from typing import Any
 import jwt
 import pytest
 
-from application.errors import Unauthenticated
-from infrastructure.security.verifier import JwtTokenVerifier
+from kv_api.application.errors import Unauthenticated
+from kv_api.infrastructure.security.verifier import JwtTokenVerifier
 from tests.unit.conftest import JWT_NOW, FakeClock
 
 SECRET = "unit-test-secret-" + "x" * 64

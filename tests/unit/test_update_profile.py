@@ -2,12 +2,12 @@ from typing import Any
 
 import pytest
 
-from application.errors import SessionExpired, WrongCurrentPassword
-from application.users.commands import GetProfile, Logout, UpdateProfile
-from application.users.logout import LogoutHandler
-from application.users.profile import GetProfileHandler, ProfileUpdated, UpdateProfileHandler
-from domain.errors import InvalidField
-from domain.users import PasswordPolicy, Profile, User
+from kv_api.application.errors import SessionExpired, WrongCurrentPassword
+from kv_api.application.users.commands import GetProfile, Logout, UpdateProfile
+from kv_api.application.users.logout import LogoutHandler
+from kv_api.application.users.profile import GetProfileHandler, ProfileUpdated, UpdateProfileHandler
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.users import PasswordPolicy, Profile, User
 from tests.unit.fakes import START, FakeWorld, session_of
 
 PASSWORD = "correct-horse"

@@ -1,8 +1,8 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from application.ports import PackedItems, Session
-from domain.keys import JsonValue, WriteMode
+from kv_api.application.ports import PackedItems, Session
+from kv_api.domain.keys import JsonValue, WriteMode
 
 
 @dataclass(frozen=True, slots=True)

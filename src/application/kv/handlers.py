@@ -1,9 +1,9 @@
 from dataclasses import dataclass
 
-from application.errors import SessionExpired
-from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
-from application.ports import KeyPage, KeyValueRepository, ValueEncoder, WriteOutcome
-from domain.keys import BatchLimits, JsonValue
+from kv_api.application.errors import SessionExpired
+from kv_api.application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
+from kv_api.application.ports import KeyPage, KeyValueRepository, ValueEncoder, WriteOutcome
+from kv_api.domain.keys import BatchLimits, JsonValue
 
 
 class WriteBatchHandler:

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from application.ports import Session
+from kv_api.application.ports import Session
 
 
 @dataclass(frozen=True, slots=True)

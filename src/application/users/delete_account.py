@@ -1,6 +1,6 @@
-from application.errors import SessionExpired
-from application.ports import UserRepository
-from application.users.commands import DeleteAccount
+from kv_api.application.errors import SessionExpired
+from kv_api.application.ports import UserRepository
+from kv_api.application.users.commands import DeleteAccount
 
 
 class DeleteAccountHandler:

@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
-from application.ports import Clock, NewUser, PasswordHasher, UserRepository
-from domain.users import PasswordPolicy, Profile, Username
+from kv_api.application.ports import Clock, NewUser, PasswordHasher, UserRepository
+from kv_api.domain.users import PasswordPolicy, Profile, Username
 
 
 @dataclass(frozen=True, slots=True)

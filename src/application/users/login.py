@@ -1,5 +1,5 @@
-from application.errors import InvalidCredentials, RateLimited
-from application.ports import (
+from kv_api.application.errors import InvalidCredentials, RateLimited
+from kv_api.application.ports import (
     Clock,
     IssuedToken,
     LoginThrottle,
@@ -7,7 +7,7 @@ from application.ports import (
     TokenIssuer,
     UserRepository,
 )
-from application.users.commands import Login
+from kv_api.application.users.commands import Login
 
 
 class LoginHandler:

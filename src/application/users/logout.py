@@ -1,6 +1,6 @@
-from application.errors import SessionExpired
-from application.ports import TokenRevocations
-from application.users.commands import Logout
+from kv_api.application.errors import SessionExpired
+from kv_api.application.ports import TokenRevocations
+from kv_api.application.users.commands import Logout
 
 
 class LogoutHandler:

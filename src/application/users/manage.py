@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from application.ports import UserRepository
+from kv_api.application.ports import UserRepository
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from application.errors import SessionExpired, WrongCurrentPassword
-from application.ports import (
+from kv_api.application.errors import SessionExpired, WrongCurrentPassword
+from kv_api.application.ports import (
     Clock,
     IssuedToken,
     PasswordHasher,
@@ -10,10 +10,10 @@ from application.ports import (
     TokenIssuer,
     UserRepository,
 )
-from application.users.commands import GetProfile, UpdateProfile
-from application.users.profile_rules import account_problems, profile_problems
-from domain.errors import InvalidField
-from domain.users import PasswordPolicy, Profile, User
+from kv_api.application.users.commands import GetProfile, UpdateProfile
+from kv_api.application.users.profile_rules import account_problems, profile_problems
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.users import PasswordPolicy, Profile, User
 
 
 class GetProfileHandler:

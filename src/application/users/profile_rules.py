@@ -1,7 +1,7 @@
 from collections.abc import Mapping
 
-from domain.errors import InvalidField
-from domain.users import Email, PasswordPolicy, PersonName, Profile, Username
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.users import Email, PasswordPolicy, PersonName, Profile, Username
 
 
 def build_profile(email: str | None, first_name: str | None, last_name: str | None) -> Profile:

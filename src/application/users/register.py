@@ -1,8 +1,8 @@
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from application.errors import UsernameTaken
-from application.ports import (
+from kv_api.application.errors import UsernameTaken
+from kv_api.application.ports import (
     Clock,
     IssuedToken,
     NewUser,
@@ -10,10 +10,10 @@ from application.ports import (
     TokenIssuer,
     UserRepository,
 )
-from application.users.commands import RegisterUser
-from application.users.profile_rules import account_problems, build_profile
-from domain.errors import InvalidField
-from domain.users import PasswordPolicy, User, Username
+from kv_api.application.users.commands import RegisterUser
+from kv_api.application.users.profile_rules import account_problems, build_profile
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.users import PasswordPolicy, User, Username
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ from typing import Any
 
 import jwt
 
-from application.errors import Unauthenticated
-from application.ports import IssuedToken, Session
-from domain.users import User
-from infrastructure.settings import StartupError
+from kv_api.application.errors import Unauthenticated
+from kv_api.application.ports import IssuedToken, Session
+from kv_api.domain.users import User
+from kv_api.infrastructure.settings import StartupError
 
 ALGORITHM = "HS256"
 SECRET_FILE = "jwt_secret"

@@ -13,8 +13,8 @@ from typing import Any
 
 import jwt
 
-from application.errors import Unauthenticated
-from infrastructure.security.tokens import ALGORITHM
+from kv_api.application.errors import Unauthenticated
+from kv_api.infrastructure.security.tokens import ALGORITHM
 
 Claims = dict[str, Any]
 REMEMBERED_TOKENS = 4096

@@ -10,8 +10,8 @@ from asynctnt.exceptions import (
     TarantoolNotConnectedError,
 )
 
-from application.errors import StorageRejected, StorageUnavailable
-from infrastructure.settings import TarantoolAddress
+from kv_api.application.errors import StorageRejected, StorageUnavailable
+from kv_api.infrastructure.settings import TarantoolAddress
 
 log = logging.getLogger("kv_api.tarantool")
 logging.getLogger("asynctnt").setLevel(logging.CRITICAL)

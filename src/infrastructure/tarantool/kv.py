@@ -3,11 +3,11 @@ from typing import Any
 
 import msgpack
 
-from application.ports import KeyPage, PackedItems, Session, WriteOutcome
-from domain.errors import BatchTooLarge, InvalidKey
-from domain.keys import JsonValue, WriteMode
-from infrastructure.codec import native
-from infrastructure.tarantool.client import TarantoolClient
+from kv_api.application.ports import KeyPage, PackedItems, Session, WriteOutcome
+from kv_api.domain.errors import BatchTooLarge, InvalidKey
+from kv_api.domain.keys import JsonValue, WriteMode
+from kv_api.infrastructure.codec import native
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 
 _packb = msgpack.Packer(autoreset=True, use_bin_type=True).pack
 

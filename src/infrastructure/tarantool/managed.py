@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from infrastructure.settings import Settings, SettingsError, TarantoolAddress
+from kv_api.infrastructure.settings import Settings, SettingsError, TarantoolAddress
 
 log = logging.getLogger("kv_api.tarantool.managed")
 

@@ -1,7 +1,7 @@
 from collections.abc import Sequence
 
-from application.ports import Session
-from infrastructure.tarantool.client import TarantoolClient
+from kv_api.application.ports import Session
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 
 
 class TarantoolTokenRevocations:

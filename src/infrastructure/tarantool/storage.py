@@ -2,10 +2,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from infrastructure.settings import Settings, StartupError, TarantoolAddress
-from infrastructure.tarantool.client import TarantoolClient
-from infrastructure.tarantool.managed import ManagedTarantool
-from infrastructure.tarantool.migrations import MigrationRunner
+from kv_api.infrastructure.settings import Settings, StartupError, TarantoolAddress
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.managed import ManagedTarantool
+from kv_api.infrastructure.tarantool.migrations import MigrationRunner
 
 log = logging.getLogger("kv_api.storage")
 ReadyHook = Callable[[], Awaitable[None]]

@@ -1,9 +1,9 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from application.ports import NewUser, ProfileChange, Session
-from domain.users import Profile, User, UserId
-from infrastructure.tarantool.client import TarantoolClient
+from kv_api.application.ports import NewUser, ProfileChange, Session
+from kv_api.domain.users import Profile, User, UserId
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 
 
 def _time(value: float) -> datetime:

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from aiohttp import hdrs, web
 from aiohttp_jwt import JWTMiddleware
 
-from application.errors import Unauthenticated
-from application.ports import Session
-from infrastructure.security.hmac_keys import remember_hmac_keys
-from infrastructure.security.tokens import ALGORITHM, session_from_claims
-from infrastructure.security.verifier import REMEMBERED_TOKENS, JwtTokenVerifier
-from presentation.http.errors import Handler
+from kv_api.application.errors import Unauthenticated
+from kv_api.application.ports import Session
+from kv_api.infrastructure.security.hmac_keys import remember_hmac_keys
+from kv_api.infrastructure.security.tokens import ALGORITHM, session_from_claims
+from kv_api.infrastructure.security.verifier import REMEMBERED_TOKENS, JwtTokenVerifier
+from kv_api.presentation.http.errors import Handler
 
 JWT_PROPERTY = "jwt_payload"  # aiohttp-jwt stores decoded claims under this (string) key
 PAYLOAD_KEY = web.RequestKey("kv_claims", dict)

@@ -12,13 +12,13 @@ from time import perf_counter
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from presentation.http.auth import Authenticator
-from presentation.http.errors import Handler, response_for
-from presentation.http.inflight import InFlightRequests
-from presentation.http.metrics import Metrics
-from presentation.http.observability import log_access
-from presentation.http.request_context import REQUEST_ID_HEADER, enter, leave, request_id_for
-from presentation.http.security_headers import security_headers_for
+from kv_api.presentation.http.auth import Authenticator
+from kv_api.presentation.http.errors import Handler, response_for
+from kv_api.presentation.http.inflight import InFlightRequests
+from kv_api.presentation.http.metrics import Metrics
+from kv_api.presentation.http.observability import log_access
+from kv_api.presentation.http.request_context import REQUEST_ID_HEADER, enter, leave, request_id_for
+from kv_api.presentation.http.security_headers import security_headers_for
 
 CLIENT_CLOSED = 499  # nginx's code for a client that went away before the answer
 

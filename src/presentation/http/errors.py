@@ -5,7 +5,7 @@ from typing import Any
 from aiohttp import web
 from marshmallow import ValidationError
 
-from application.errors import (
+from kv_api.application.errors import (
     ApplicationError,
     RateLimited,
     StorageRejected,
@@ -14,9 +14,9 @@ from application.errors import (
     UsernameTaken,
     WrongCurrentPassword,
 )
-from domain.errors import DomainError, InvalidField, InvalidKey, InvalidValue
-from presentation.http.json import json_response
-from presentation.http.problems import BadRequest
+from kv_api.domain.errors import DomainError, InvalidField, InvalidKey, InvalidValue
+from kv_api.presentation.http.json import json_response
+from kv_api.presentation.http.problems import BadRequest
 
 log = logging.getLogger("kv_api.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -5,8 +5,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from infrastructure.codec import native
-from presentation.http.problems import BadRequest
+from kv_api.infrastructure.codec import native
+from kv_api.presentation.http.problems import BadRequest
 
 JSON = "application/json"
 # orjson turns integers past 64 bits into floats (silently losing digits): a body with 20

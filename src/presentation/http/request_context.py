@@ -7,7 +7,7 @@ from contextvars import ContextVar, Token
 
 from aiohttp import web
 
-from presentation.http.auth import PAYLOAD_KEY, SESSION_KEY
+from kv_api.presentation.http.auth import PAYLOAD_KEY, SESSION_KEY
 
 REQUEST_ID_HEADER = "X-Request-ID"
 UNMATCHED = "unmatched"

@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from domain.keys import WriteMode
+from kv_api.domain.keys import WriteMode
 
 _USERNAME = r"^[A-Za-z0-9_.\-]{2,64}$"
 _NAME_HELP = "1-64 characters: letters, spaces, '-' and '''"

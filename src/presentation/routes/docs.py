@@ -7,8 +7,8 @@ import orjson
 import swagger_ui_bundle
 from aiohttp import web
 
-from infrastructure.settings import Settings
-from presentation.openapi import build_openapi
+from kv_api.infrastructure.settings import Settings
+from kv_api.presentation.openapi import build_openapi
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)
 ASSETS_DIR = Path(swagger_ui_bundle.swagger_ui_path)

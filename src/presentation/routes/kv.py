@@ -6,21 +6,21 @@ from typing import Any
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
-from application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
-from application.kv.handlers import (
+from kv_api.application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
+from kv_api.application.kv.handlers import (
     DeleteBatchHandler,
     ListKeysHandler,
     ReadBatchHandler,
     WriteBatchHandler,
 )
-from application.ports import PackedItems
-from domain.keys import WriteMode
-from infrastructure.codec import WriteBodyDecoder
-from presentation.container import Container
-from presentation.http.auth import current_session
-from presentation.http.json import json_response, parse_json, read_json
-from presentation.http.problems import BadRequest
-from presentation.http.schemas import KeysRequest, ListKeysQuery, WriteRequest
+from kv_api.application.ports import PackedItems
+from kv_api.domain.keys import WriteMode
+from kv_api.infrastructure.codec import WriteBodyDecoder
+from kv_api.presentation.container import Container
+from kv_api.presentation.http.auth import current_session
+from kv_api.presentation.http.json import json_response, parse_json, read_json
+from kv_api.presentation.http.problems import BadRequest
+from kv_api.presentation.http.schemas import KeysRequest, ListKeysQuery, WriteRequest
 
 routes = web.RouteTableDef()
 _write = WriteRequest()

@@ -1,8 +1,8 @@
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
-from presentation.container import Container
-from presentation.http.metrics import CONTENT_TYPE, Metrics
+from kv_api.presentation.container import Container
+from kv_api.presentation.http.metrics import CONTENT_TYPE, Metrics
 
 routes = web.RouteTableDef()
 

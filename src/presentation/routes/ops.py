@@ -1,9 +1,9 @@
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
-from infrastructure.tarantool.storage import Storage
-from presentation.container import Container
-from presentation.http.json import json_response
+from kv_api.infrastructure.tarantool.storage import Storage
+from kv_api.presentation.container import Container
+from kv_api.presentation.http.json import json_response
 
 routes = web.RouteTableDef()
 

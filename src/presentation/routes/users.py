@@ -5,8 +5,8 @@ from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 from marshmallow import Schema, ValidationError
 
-from application.ports import IssuedToken
-from application.users.commands import (
+from kv_api.application.ports import IssuedToken
+from kv_api.application.users.commands import (
     DeleteAccount,
     GetProfile,
     Login,
@@ -14,17 +14,17 @@ from application.users.commands import (
     RegisterUser,
     UpdateProfile,
 )
-from application.users.delete_account import DeleteAccountHandler
-from application.users.login import LoginHandler
-from application.users.logout import LogoutHandler
-from application.users.profile import GetProfileHandler, UpdateProfileHandler
-from application.users.register import RegisterUserHandler
-from domain.users import User
-from presentation.container import Container
-from presentation.http.auth import current_session
-from presentation.http.json import json_response, read_json
-from presentation.http.problems import BadRequest
-from presentation.http.schemas import LoginRequest, RegisterRequest, UpdateProfileRequest
+from kv_api.application.users.delete_account import DeleteAccountHandler
+from kv_api.application.users.login import LoginHandler
+from kv_api.application.users.logout import LogoutHandler
+from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
+from kv_api.application.users.register import RegisterUserHandler
+from kv_api.domain.users import User
+from kv_api.presentation.container import Container
+from kv_api.presentation.http.auth import current_session
+from kv_api.presentation.http.json import json_response, read_json
+from kv_api.presentation.http.problems import BadRequest
+from kv_api.presentation.http.schemas import LoginRequest, RegisterRequest, UpdateProfileRequest
 
 routes = web.RouteTableDef()
 _register = RegisterRequest()

@@ -1,0 +1,1 @@
+"""Ordered Tarantool migrations, shipped as package data (NNN_name.lua)."""

@@ -1,0 +1,1 @@
+"""kv-api: authenticated batch key-value HTTP API on Tarantool."""
