@@ -52,6 +52,17 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
         _error("username_taken", "a user with this username already exists"),
         {},
     ),
+    422: (
+        "UnprocessableEntity",
+        "the /users routes' answer to an invalid request (where /api answers 400): bad JSON, "
+        "wrong types, missing fields, a field with characters it does not allow",
+        _error(
+            "validation_error",
+            "username: must be 2-64 characters of letters, digits, '_', '.', '-'",
+            fields={"username": ["must be 2-64 characters of letters, digits, '_', '.', '-'"]},
+        ),
+        {},
+    ),
     413: (
         "PayloadTooLarge",
         "the request body is over the configured limit",

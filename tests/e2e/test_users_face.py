@@ -116,9 +116,7 @@ async def test_get_answers_the_documented_shape(api: Client, example: str) -> No
     assert set(body) == {"username", "email", "registration_date"}
     assert (body["username"], body["email"]) == (USERNAME, EMAIL)
     assert REGISTRATION_DATE.match(body["registration_date"]), body
-    created = (await (await api.get("/api/users/me", headers=bearer(example))).json())[
-        "created_at"
-    ]
+    created = (await (await api.get("/api/users/me", headers=bearer(example))).json())["created_at"]
     created_at = datetime.fromisoformat(created).astimezone(UTC)
     assert body["registration_date"] == created_at.strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -235,9 +233,7 @@ async def test_the_bare_token_header_works(api: Client, example: str) -> None:
         (b"[]", {"_schema"}),
     ],
 )
-async def test_register_with_a_bad_field_is_422(
-    api: Client, raw: bytes, fields: set[str]
-) -> None:
+async def test_register_with_a_bad_field_is_422(api: Client, raw: bytes, fields: set[str]) -> None:
     status, body = await send(api, "POST", "/users/register", raw)
     assert_error(status, body, 422, "validation_error")
     assert set(body["error"]["fields"]) == fields

@@ -52,9 +52,10 @@ class UpdateProfileHandler:
         user = await self._users.by_session(command.session)
         if user is None:
             raise SessionExpired()
-        self._check(user, command)
+        changes_password = not await self._is_resent_password(user, command)
+        self._check(user, command, changes_password)
         profile = self._merged_profile(user.profile, command)
-        new_hash = await self._new_password_hash(user, command)
+        new_hash = await self._new_password_hash(user, command) if changes_password else None
         change = ProfileChange(
             profile=profile, password_hash=new_hash, updated_at=self._clock.now()
         )
@@ -79,7 +80,16 @@ class UpdateProfileHandler:
             last_name=pick("last_name", command.last_name, current.last_name),
         )
 
-    def _check(self, user: User, command: UpdateProfile) -> None:
+    async def _is_resent_password(self, user: User, command: UpdateProfile) -> bool:
+        """The current password sent again without current_password, where that means no change.
+        Any other password is a change: it needs current_password, as always."""
+        if command.password is None or not command.resent_password_is_no_change:
+            return False
+        if command.current_password:
+            return False
+        return await self._hasher.verify(user.password_hash, command.password)
+
+    def _check(self, user: User, command: UpdateProfile, changes_password: bool) -> None:
         def sent(name: str, value: str | None) -> str | None:
             return value if name in command.fields else None
 
@@ -88,7 +98,7 @@ class UpdateProfileHandler:
             sent("first_name", command.first_name),
             sent("last_name", command.last_name),
         )
-        if command.password is not None:
+        if command.password is not None and changes_password:
             found = self._policy.problems(command.password, user.username)
             if found:
                 problems["password"] = found
