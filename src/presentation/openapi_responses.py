@@ -42,7 +42,7 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     ),
     403: (
         "Forbidden",
-        "current_password is wrong",
+        "current_password is wrong, or missing for a new password on PUT /users",
         _error("wrong_current_password", "current_password is wrong"),
         {},
     ),

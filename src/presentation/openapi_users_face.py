@@ -92,8 +92,8 @@ USERS_FACE_OPERATIONS: tuple[Operation, ...] = (
         ),
         description=(
             "A `password` equal to the current one is no change. A different one is a "
-            "password change: it needs `current_password` (else 422), revokes every earlier "
-            "token and returns a fresh one."
+            "password change: it needs `current_password` (else 403 "
+            "`current_password_required`), revokes every earlier token and returns a fresh one."
         ),
     ),
     Operation(

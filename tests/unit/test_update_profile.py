@@ -2,7 +2,11 @@ from typing import Any
 
 import pytest
 
-from kv_api.application.errors import SessionExpired, WrongCurrentPassword
+from kv_api.application.errors import (
+    CurrentPasswordRequired,
+    SessionExpired,
+    WrongCurrentPassword,
+)
 from kv_api.application.users.commands import GetProfile, Logout, UpdateProfile
 from kv_api.application.users.logout import LogoutHandler
 from kv_api.application.users.profile import GetProfileHandler, ProfileUpdated, UpdateProfileHandler
@@ -180,10 +184,20 @@ class TestResentPassword:
     async def test_a_different_password_still_needs_current_password(
         self, world: FakeWorld, alice: User
     ) -> None:
-        with pytest.raises(InvalidField) as exc:
+        with pytest.raises(CurrentPasswordRequired) as exc:
             await update(world, alice, password="brand-new-pass", resent_password_is_no_change=True)
-        assert list(exc.value.fields) == ["current_password"]
+        assert exc.value.code == "current_password_required"
         assert world.user(alice.id) == alice
+        assert world.tokens.issued == []
+
+    async def test_field_problems_come_before_the_missing_current_password(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(
+                world, alice, email="nope", password="short", resent_password_is_no_change=True
+            )
+        assert set(exc.value.fields) == {"email", "password"}
 
     async def test_with_current_password_it_is_a_change_as_always(
         self, world: FakeWorld, alice: User

@@ -1,7 +1,11 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kv_api.application.errors import SessionExpired, WrongCurrentPassword
+from kv_api.application.errors import (
+    CurrentPasswordRequired,
+    SessionExpired,
+    WrongCurrentPassword,
+)
 from kv_api.application.ports import (
     Clock,
     IssuedToken,
@@ -87,7 +91,7 @@ class UpdateProfileHandler:
             return False
         if command.current_password:
             return False
-        return await self._hasher.verify(user.password_hash, command.password)
+        return await self._matches_current(user, command.password)
 
     def _check(self, user: User, command: UpdateProfile, changes_password: bool) -> None:
         def sent(name: str, value: str | None) -> str | None:
@@ -102,14 +106,23 @@ class UpdateProfileHandler:
             found = self._policy.problems(command.password, user.username)
             if found:
                 problems["password"] = found
-            if not command.current_password:
+            # A missing field for clients that know current_password; a refusal (below) for
+            # those that resend their password, as their request is well-formed.
+            if not command.current_password and not command.resent_password_is_no_change:
                 problems["current_password"] = ["is required to change the password"]
         if problems:
             raise InvalidField(problems)
+        if changes_password and command.password is not None and not command.current_password:
+            raise CurrentPasswordRequired()  # well-formed, but the old password is not proven
 
     async def _new_password_hash(self, user: User, command: UpdateProfile) -> str | None:
         if command.password is None:
             return None
-        if not await self._hasher.verify(user.password_hash, command.current_password or ""):
+        if not await self._matches_current(user, command.current_password or ""):
             raise WrongCurrentPassword()
         return await self._hasher.hash(command.password)
+
+    async def _matches_current(self, user: User, guess: str) -> bool:
+        """Every check of a caller's guess at the current password passes here (both the
+        current_password and a resent password), so a limit on guessing covers both."""
+        return await self._hasher.verify(user.password_hash, guess)
