@@ -319,3 +319,15 @@ async def test_other_methods_are_405(api: Client, example: str) -> None:
     resp = await api.patch("/users", json={"email": "x@example.org"}, headers=bearer(example))
     assert resp.status == 405
     assert (await resp.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_an_unknown_route_under_users_is_a_json_404(api: Client, example: str) -> None:
+    status, body = await send(api, "GET", "/users/exampleUser", token=example)
+    assert_error(status, body, 404, "not_found")
+
+
+async def test_a_body_over_the_limit_is_413(make_api: Any) -> None:
+    api = await make_api(max_body_bytes=1024)
+    raw = REGISTER.replace(b"example@example.com", b"x" * 2048 + b"@example.com")
+    status, body = await send(api, "POST", "/users/register", raw)
+    assert_error(status, body, 413, "payload_too_large")
