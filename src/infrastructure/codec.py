@@ -66,11 +66,22 @@ class MsgpackBatchCodec:
         self._limits = limits
 
     def pack(self, items: Mapping[str, JsonValue]) -> PackedPairs:
+        keys = list(items)
+        try:  # the whole batch at once: a few times faster than a checked loop per pair
+            heads, values = list(map(_encode, keys)), list(map(_encode, items.values()))
+        except (OverflowError, UnicodeEncodeError, RecursionError):
+            return self._pack_naming_the_problem(items)
+        if max(map(len, values), default=0) > self._limits.max_value_bytes:
+            return self._pack_naming_the_problem(items)
+        return PackedPairs(keys, list(map(bytes.__add__, heads, values)))
+
+    def _pack_naming_the_problem(self, items: Mapping[str, JsonValue]) -> PackedPairs:
         pairs: list[bytes] = []
         for key, value in items.items():
+            head = _encode_key(key)
             packed = encode_value(key, value)
             self._limits.check_encoded_size(key, len(packed))
-            pairs.append(_encode_key(key) + packed)
+            pairs.append(head + packed)
         return PackedPairs(list(items), pairs)
 
 
