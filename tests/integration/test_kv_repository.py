@@ -18,10 +18,6 @@ UPSERT, INSERT = WriteMode.UPSERT, WriteMode.INSERT
 HUGE = "x" * 3 * 1024 * 1024  # over memtx_max_tuple_size
 
 
-def packed(items: dict[str, Any]) -> dict[str, Any]:
-    return items
-
-
 def unlimited(client: TarantoolClient) -> TarantoolKeyValueRepository:
     """An adapter whose value size limit lets a value reach the store's own tuple limit."""
     return TarantoolKeyValueRepository(client, limits=BatchLimits(max_value_bytes=8 << 20))
@@ -34,7 +30,7 @@ async def count_owned(client: TarantoolClient, session: Session) -> int:
 async def test_write_then_read_round_trip(
     kv: TarantoolKeyValueRepository, session: Session
 ) -> None:
-    outcome = await kv.write(session, packed({"a": 1, "b": "two"}), UPSERT)
+    outcome = await kv.write(session, {"a": 1, "b": "two"}, UPSERT)
 
     assert outcome is not None
     assert (outcome.written, outcome.skipped) == (2, [])
@@ -42,17 +38,17 @@ async def test_write_then_read_round_trip(
 
 
 async def test_upsert_overwrites(kv: TarantoolKeyValueRepository, session: Session) -> None:
-    await kv.write(session, packed({"a": 1}), UPSERT)
-    await kv.write(session, packed({"a": 2}), UPSERT)
+    await kv.write(session, {"a": 1}, UPSERT)
+    await kv.write(session, {"a": 2}, UPSERT)
     assert await kv.read(session, ["a"]) == {"a": 2}
 
 
 async def test_insert_skips_existing_keys_and_keeps_their_values(
     kv: TarantoolKeyValueRepository, session: Session
 ) -> None:
-    await kv.write(session, packed({"a": "old", "c": "old"}), UPSERT)
+    await kv.write(session, {"a": "old", "c": "old"}, UPSERT)
 
-    outcome = await kv.write(session, packed({"a": "new", "b": "new", "c": "new"}), INSERT)
+    outcome = await kv.write(session, {"a": "new", "b": "new", "c": "new"}, INSERT)
 
     assert outcome is not None
     assert (outcome.written, outcome.skipped) == (1, ["a", "c"])
@@ -88,7 +84,7 @@ async def test_failed_batch_leaves_earlier_values_untouched(
     client: TarantoolClient, session: Session
 ) -> None:
     kv = unlimited(client)
-    await kv.write(session, packed({"a": "kept"}), UPSERT)
+    await kv.write(session, {"a": "kept"}, UPSERT)
     items = {"a": "lost", "b": "lost", "huge": HUGE}
 
     with pytest.raises(StorageRejected):
@@ -102,7 +98,7 @@ async def test_big_batch_of_ten_thousand_pairs(
 ) -> None:
     items = {f"key-{i:05d}": {"n": i, "tags": ["x", i]} for i in range(10_000)}
 
-    outcome = await kv.write(session, packed(items), UPSERT)
+    outcome = await kv.write(session, items, UPSERT)
 
     assert outcome is not None and outcome.written == 10_000
     assert await count_owned(client, session) == 10_000
@@ -134,7 +130,7 @@ VALUES: dict[str, Any] = {
 async def test_values_of_every_json_type_round_trip_exactly(
     kv: TarantoolKeyValueRepository, session: Session
 ) -> None:
-    await kv.write(session, packed(VALUES), UPSERT)
+    await kv.write(session, VALUES, UPSERT)
 
     got = await kv.read(session, list(VALUES))
 
@@ -149,14 +145,14 @@ async def test_values_of_every_json_type_round_trip_exactly(
 
 async def test_unicode_keys(kv: TarantoolKeyValueRepository, session: Session) -> None:
     keys = {"ключ": 1, "🔑": 2, "e\u0301": 3, "\u00e9": 4, "a b/c?d": 5}
-    await kv.write(session, packed(keys), UPSERT)
+    await kv.write(session, keys, UPSERT)
     assert await kv.read(session, list(keys)) == keys
 
 
 async def test_delete_counts_only_existing_keys(
     kv: TarantoolKeyValueRepository, session: Session
 ) -> None:
-    await kv.write(session, packed({"a": 1, "b": 2}), UPSERT)
+    await kv.write(session, {"a": 1, "b": 2}, UPSERT)
 
     assert await kv.delete(session, ["a", "missing"]) == 1
     assert await kv.read(session, ["a", "b"]) == {"b": 2}
@@ -168,8 +164,8 @@ async def test_paging_through_keys_with_a_prefix(
     owner, other = await make_session(), await make_session()
     wanted = [f"p/{i:04d}" for i in range(2_500)]
     outside = ["o/1", "p", "p.", "q/1", "P/0001"]
-    await kv.write(owner, packed(dict.fromkeys(wanted + outside, 0)), UPSERT)
-    await kv.write(other, packed(dict.fromkeys(["p/0000", "p/5000", "p/x"], 0)), UPSERT)
+    await kv.write(owner, dict.fromkeys(wanted + outside, 0), UPSERT)
+    await kv.write(other, dict.fromkeys(["p/0000", "p/5000", "p/x"], 0), UPSERT)
 
     seen: list[str] = []
     after = None
@@ -189,8 +185,8 @@ async def test_list_keys_without_prefix_is_ordered_and_private(
     kv: TarantoolKeyValueRepository, make_session: MakeSession
 ) -> None:
     owner, other = await make_session(), await make_session()
-    await kv.write(owner, packed({"b": 1, "a": 1, "c": 1}), UPSERT)
-    await kv.write(other, packed({"0": 1, "bb": 1}), UPSERT)
+    await kv.write(owner, {"b": 1, "a": 1, "c": 1}, UPSERT)
+    await kv.write(other, {"0": 1, "bb": 1}, UPSERT)
 
     page = await kv.list_keys(owner, "", None, 2)
     assert page is not None and (page.keys, page.has_more) == (["a", "b"], True)
@@ -201,7 +197,7 @@ async def test_list_keys_without_prefix_is_ordered_and_private(
 async def test_list_keys_cursor_before_or_past_the_prefix(
     kv: TarantoolKeyValueRepository, session: Session
 ) -> None:
-    await kv.write(session, packed(dict.fromkeys(["a", "p1", "p2", "z"], 0)), UPSERT)
+    await kv.write(session, dict.fromkeys(["a", "p1", "p2", "z"], 0), UPSERT)
 
     before = await kv.list_keys(session, "p", "a", 10)
     past = await kv.list_keys(session, "p", "q", 10)
@@ -214,11 +210,11 @@ async def test_owners_never_see_each_others_keys(
     kv: TarantoolKeyValueRepository, make_session: MakeSession
 ) -> None:
     alice, bob = await make_session(), await make_session()
-    await kv.write(alice, packed({"shared": "alice"}), UPSERT)
+    await kv.write(alice, {"shared": "alice"}, UPSERT)
 
     assert await kv.read(bob, ["shared"]) == {}
     assert await kv.delete(bob, ["shared"]) == 0
-    outcome = await kv.write(bob, packed({"shared": "bob"}), INSERT)
+    outcome = await kv.write(bob, {"shared": "bob"}, INSERT)
     assert outcome is not None and outcome.skipped == []
     assert await kv.read(alice, ["shared"]) == {"shared": "alice"}
     assert await kv.read(bob, ["shared"]) == {"shared": "bob"}
@@ -228,7 +224,7 @@ async def test_read_refuses_a_response_over_its_byte_limit(
     client: TarantoolClient, session: Session
 ) -> None:
     kv = TarantoolKeyValueRepository(client, max_read_bytes=1000)
-    await kv.write(session, packed({"a": "x" * 600, "b": "y" * 600, "small": 1}), UPSERT)
+    await kv.write(session, {"a": "x" * 600, "b": "y" * 600, "small": 1}, UPSERT)
 
     with pytest.raises(BatchTooLarge, match="more than 1000 bytes"):
         await kv.read(session, ["a", "small", "b"])
