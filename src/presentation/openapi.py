@@ -13,6 +13,12 @@ from kv_api.presentation.openapi_responses import (
     RESPONSE_STATUS,
     register_error_responses,
 )
+from kv_api.presentation.openapi_users_face import (
+    TAG,
+    TAG_DESCRIPTION,
+    USERS_FACE_OPERATIONS,
+    USERS_FACE_SCHEMA_RULES,
+)
 
 OPENAPI_VERSION = "3.0.3"
 BEARER = "bearerAuth"
@@ -25,6 +31,7 @@ Authenticated batch key-value store on Tarantool.
 2. Press **Authorize** and paste the token (no `Bearer ` prefix needed here); it is kept across
    page reloads.
 3. Every `/api/*` route except register and login needs `Authorization: Bearer <token>`.
+4. The `/users` routes serve older user-management clients with the same accounts and tokens.
 
 Every error has the body `{{"error": {{"code", "message"}}}}`, plus `fields` for validation errors.
 
@@ -59,6 +66,7 @@ def build_openapi(settings: DocumentedLimits) -> dict[str, Any]:
         security=[{BEARER: []}],
         tags=[
             {"name": "users", "description": "accounts and sessions"},
+            {"name": TAG, "description": TAG_DESCRIPTION},
             {"name": "kv", "description": "batch key-value data, private to each user"},
             {"name": "ops", "description": "health, readiness, metrics"},
             {"name": "docs", "description": "this document and its Swagger UI"},
@@ -72,7 +80,7 @@ def build_openapi(settings: DocumentedLimits) -> dict[str, Any]:
     for path, operations in _by_path().items():
         spec.path(path=path, operations={op.method: _operation(op) for op in operations})
     document: dict[str, Any] = spec.to_dict()
-    for name, rules in SCHEMA_RULES.items():
+    for name, rules in {**SCHEMA_RULES, **USERS_FACE_SCHEMA_RULES}.items():
         document["components"]["schemas"][name].update(rules)
     return document
 
@@ -89,7 +97,7 @@ def _describe(settings: DocumentedLimits) -> str:
 
 def _by_path() -> dict[str, list[Operation]]:
     paths: dict[str, list[Operation]] = {}
-    for op in OPERATIONS:
+    for op in (*OPERATIONS, *USERS_FACE_OPERATIONS):
         paths.setdefault(op.path, []).append(op)
     return paths
 
