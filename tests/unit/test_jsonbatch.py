@@ -1,5 +1,5 @@
 """The C fast path from a write body to MessagePack: for every body it either gives exactly what
-the slow path gives (orjson, the structural rules, then _batchcodec) or None, and it does not
+the slow path gives (orjson, BatchLimits, then msgspec) or None, and it does not
 give None for a clean body the slow path accepts."""
 
 import gc
