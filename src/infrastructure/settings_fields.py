@@ -2,7 +2,7 @@
 marshmallow fields. Each error message says what is expected and never repeats the value: the
 loader shows it, or hides it when it is a secret."""
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import marshmallow as ma
@@ -81,9 +81,14 @@ class _Login(ma.fields.Field[tuple[str, str]]):
         return name, password
 
 
-def long_enough_secret(secret: str) -> None:
-    if len(secret.encode()) < 32:
-        raise ma.ValidationError("too short (the JWT secret must be at least 32 bytes)")
+def at_least_bytes(size: int, what: str) -> Callable[[str], None]:
+    """A validator for secrets: their length counts in UTF-8 bytes, as the key they make."""
+
+    def check(secret: str) -> None:
+        if len(secret.encode()) < size:
+            raise ma.ValidationError(f"too short ({what} must be at least {size} bytes)")
+
+    return check
 
 
 FIELDS: dict[str, type[ma.fields.Field[Any]]] = {

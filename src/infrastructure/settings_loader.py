@@ -11,6 +11,7 @@ from kv_api.infrastructure.settings import Settings, SettingsError
 
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 SECRETS = {"KV_JWT_SECRET", "KV_BOOTSTRAP_USER", "KV_TARANTOOL_PASSWORD"}
+JWT_SECRET = kinds.at_least_bytes(32, "the JWT secret")
 URIS = {"KV_TARANTOOL_URI", "KV_TARANTOOL_REPLICA_URIS"}
 
 
@@ -61,7 +62,7 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         "tarantool_password": env.str("KV_TARANTOOL_PASSWORD", None),
         "replicas": env.addresses("KV_TARANTOOL_REPLICA_URIS", ()),
         "read_from_replicas": env.flag("KV_READ_FROM_REPLICAS", d.read_from_replicas),
-        "jwt_secret": env.str("KV_JWT_SECRET", None, validate=kinds.long_enough_secret),
+        "jwt_secret": env.str("KV_JWT_SECRET", None, validate=JWT_SECRET),
         "token_ttl": env.whole("KV_TOKEN_TTL", d.token_ttl, low=10, high=30 * 24 * 3600),
         "bootstrap_user": env.login("KV_BOOTSTRAP_USER", None),
         "log_level": env.choice("KV_LOG_LEVEL", d.log_level, options=LOG_LEVELS, upper=True),
