@@ -1,0 +1,35 @@
+"""What the HTTP layer needs to turn a bearer token into a Session: how to check a token it
+has not seen, and the tokens already checked. The composition root provides both."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kv_api.application.ports import Session
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """A full check: signature with `secret`, only `algorithm`, `issuer`, expiry."""
+
+    secret: str = field(repr=False)
+    issuer: str
+    algorithm: str
+
+
+class VerifiedTokens(Protocol):
+    """Tokens that passed a full check, each with its session, until the token expires.
+    Revocation and token versions are not decided here: storage checks the session on
+    every call."""
+
+    @property
+    def check(self) -> TokenCheck: ...
+
+    def session_of(self, token: str) -> Session | None:
+        """The session of a token accepted earlier and not yet expired; else None."""
+        ...
+
+    def accept(self, token: str, claims: Mapping[str, Any]) -> Session:
+        """The session of claims a full check has just accepted, remembered until the token
+        expires; Unauthenticated (and nothing remembered) when the claims are not ours."""
+        ...
