@@ -19,17 +19,18 @@ class TokenCheck:
 
 class VerifiedTokens(Protocol):
     """Tokens that passed a full check, each with its session, until the token expires.
+    Each is remembered under its credential: the exact text the client sent it in.
     Revocation and token versions are not decided here: storage checks the session on
     every call."""
 
     @property
     def check(self) -> TokenCheck: ...
 
-    def session_of(self, token: str) -> Session | None:
-        """The session of a token accepted earlier and not yet expired; else None."""
+    def session_of(self, credential: str) -> Session | None:
+        """The session of a credential accepted earlier whose token has not expired; else None."""
         ...
 
-    def accept(self, token: str, claims: Mapping[str, Any]) -> Session:
+    def accept(self, credential: str, claims: Mapping[str, Any]) -> Session:
         """The session of claims a full check has just accepted, remembered until the token
         expires; Unauthenticated (and nothing remembered) when the claims are not ours."""
         ...

@@ -1,4 +1,5 @@
-"""The one cache of verified tokens: only our claims, never past expiry, the oldest out first."""
+"""The one cache of verified tokens: only our claims, never past expiry, the oldest out first.
+It is keyed by the credential as sent; plain strings stand in for Authorization headers."""
 
 from typing import Any
 

@@ -1,6 +1,7 @@
-"""The one cache of verified bearer tokens: token -> its session, until the token expires.
-A client sends the same token with every request, so only its first request pays for the
-full check (aiohttp-jwt, in the HTTP layer); the others cost a dictionary lookup.
+"""The one cache of verified bearer tokens: credential (the Authorization header a token came
+in) -> its session, until the token expires. A client sends the same header with every
+request, so only its first request pays for the full check (aiohttp-jwt, in the HTTP layer);
+the others cost a dictionary lookup.
 
 Only tokens that passed the full check and carry our claims are remembered, expiry is checked
 again on every use, and the oldest entry goes when the cache is full."""
@@ -29,18 +30,18 @@ class RememberedTokens:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
 
-    def session_of(self, token: str) -> Session | None:
-        session = self._sessions.get(token)
+    def session_of(self, credential: str) -> Session | None:
+        session = self._sessions.get(credential)
         if session is None:
             return None
         if self._clock() < session.expires_at:
             return session
-        del self._sessions[token]
+        del self._sessions[credential]
         return None
 
-    def accept(self, token: str, claims: Mapping[str, Any]) -> Session:
+    def accept(self, credential: str, claims: Mapping[str, Any]) -> Session:
         session = session_from_claims(claims)
-        if token not in self._sessions and len(self._sessions) >= self._remembered:
+        if credential not in self._sessions and len(self._sessions) >= self._remembered:
             del self._sessions[next(iter(self._sessions))]  # the oldest: dicts keep order
-        self._sessions[token] = session
+        self._sessions[credential] = session
         return session

@@ -22,10 +22,10 @@ logging.getLogger("aiohttp_jwt").setLevel(logging.CRITICAL + 1)
 _BARE_JWT = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$")
 
 
-def bearer_token(request: web.Request) -> str:
+def bearer_token(header: str) -> str:
     """`Bearer <jwt>` with the scheme in any case, or a bare JWT (older clients send
     `Authorization: <jwt>` without the scheme)."""
-    header = request.headers.get(hdrs.AUTHORIZATION, "").strip()
+    header = header.strip()
     if not header:
         raise Unauthenticated("missing Authorization header with a bearer token")
     parts = header.split()
@@ -38,9 +38,9 @@ def bearer_token(request: web.Request) -> str:
 
 class Authenticator:
     """Decides who is calling before a handler runs. Public paths and CORS preflights pass;
-    anything else needs a bearer token. A token not among the verified ones goes through
-    aiohttp-jwt (PyJWT: signature, pinned algorithm, issuer, expiry) and is then remembered
-    with its session; a remembered token is still refused once it expires."""
+    anything else needs a bearer token. An Authorization header not among the verified ones
+    goes through aiohttp-jwt (PyJWT: signature, pinned algorithm, issuer, expiry) and is then
+    remembered with its session; a remembered one is still refused once its token expires."""
 
     def __init__(self, tokens: VerifiedTokens, public_paths: Iterable[str]) -> None:
         self._tokens = tokens
@@ -58,10 +58,12 @@ class Authenticator:
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == hdrs.METH_OPTIONS or request.path in self._public:
             return await handler(request)
-        token = bearer_token(request)
-        session = self._tokens.session_of(token)
+        # Keyed by the header as sent: a hit skips parsing it too (docs/decisions/004).
+        header = request.headers.get(hdrs.AUTHORIZATION, "")
+        session = self._tokens.session_of(header)
         if session is None:
-            session = self._tokens.accept(token, await self._verified_claims(request, token))
+            claims = await self._verified_claims(request, bearer_token(header))
+            session = self._tokens.accept(header, claims)
         request[SESSION_KEY] = session
         return await handler(request)
 
