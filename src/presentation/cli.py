@@ -8,8 +8,10 @@ from kv_api.presentation.logs import configure_logging
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from kv_api.infrastructure.security.exposure import check_secret_exposure
     from kv_api.presentation.server import run
 
+    check_secret_exposure(settings)
     run(settings, max(1, args.workers))
     return 0
 
