@@ -19,6 +19,12 @@ def _secret(text: str) -> str:
     return text
 
 
+def _scrape_token(text: str) -> str:
+    if len(text.encode()) < 16:
+        raise SettingsError("the metrics token must be at least 16 bytes")
+    return text
+
+
 def _replicas(text: str) -> tuple[TarantoolAddress, ...]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     return tuple(TarantoolAddress.parse(p, "KV_TARANTOOL_REPLICA_URIS") for p in parts)
@@ -90,4 +96,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         tarantool_binary=read.raw("KV_TARANTOOL_BINARY") or defaults.tarantool_binary,
         migrations_dir=Path(read.raw("KV_MIGRATIONS_DIR") or defaults.migrations_dir),
+        # operations: scrape token, store fullness warning
+        metrics_token=read.get("KV_METRICS_TOKEN", None, _scrape_token, "too short", secret=True),
+        store_warn_percent=read.integer(
+            "KV_STORE_WARN_PERCENT", defaults.store_warn_percent, 1, 100
+        ),
     )

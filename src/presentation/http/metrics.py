@@ -101,7 +101,7 @@ class Metrics:
         self.tarantool_connected = Gauge(
             "kv_tarantool_connected",
             "1 when the connection to this Tarantool is up (min over live workers)",
-            ["role", "address"],
+            ["role", "index"],  # no address: /metrics must not map the internal network
             multiprocess_mode="livemin",
             registry=reg,
         )
@@ -133,8 +133,8 @@ class Metrics:
     def storage_error(self, function: str, kind: str) -> None:
         self.storage_errors.labels(function, kind).inc()
 
-    def connection_state(self, role: str, address: str, connected: bool) -> None:
-        self.tarantool_connected.labels(role, address).set(1 if connected else 0)
+    def connection_state(self, role: str, index: int, connected: bool) -> None:
+        self.tarantool_connected.labels(role, str(index)).set(1 if connected else 0)
 
     def before_scrape(self, refresh: Callable[[], None]) -> None:
         self._before_scrape.append(refresh)

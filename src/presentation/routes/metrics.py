@@ -1,15 +1,30 @@
+import hmac
+
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
+from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.metrics import CONTENT_TYPE, Metrics
 
 routes = web.RouteTableDef()
 
 
+def _scrape_allowed(request: web.Request, token: str | None) -> bool:
+    if token is None:
+        return True
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    # constant time: the comparison must not tell a guesser how many bytes were right
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+
+
 @routes.get("/metrics")
 @inject
 async def metrics(
-    request: web.Request, registry: Metrics = Provide[Container.metrics]
+    request: web.Request,
+    registry: Metrics = Provide[Container.metrics],
+    settings: Settings = Provide[Container.settings],
 ) -> web.Response:
+    if not _scrape_allowed(request, settings.metrics_token):
+        raise web.HTTPUnauthorized(reason="a valid scrape token (KV_METRICS_TOKEN) is required")
     return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})
