@@ -15,6 +15,7 @@ from kv_api.presentation.http.edge import edge_middleware
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.instrumentation import track_storage
 from kv_api.presentation.routes import docs, kv, metrics, ops, users
+from kv_api.presentation.store_watch import STORE_WATCH, StoreWatch
 
 log = logging.getLogger("kv_api.app")
 CONTAINER = web.AppKey("container", Container)
@@ -109,4 +110,7 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     docs.setup_docs(app, settings)
     app.cleanup_ctx.append(track_storage(container.storage, container.metrics()))
     app.cleanup_ctx.append(_lifecycle)
+    watch = StoreWatch(container.storage, container.metrics(), settings.store_warn_percent)
+    app[STORE_WATCH] = watch
+    app.cleanup_ctx.append(watch.context)  # started after the storage, stopped before it
     return app

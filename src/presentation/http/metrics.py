@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from kv_api.infrastructure.tarantool.stats import StoreStats
 from kv_api.presentation.http.request_context import UNMATCHED
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -88,7 +89,7 @@ class Metrics:
         self.delete_batch = batch.labels("delete")
         self.storage_errors = Counter(
             "kv_storage_errors",
-            "failed Tarantool calls by function and kind (unavailable, rejected, failed)",
+            "failed Tarantool calls by function and kind (unavailable, full, rejected, failed)",
             ["function", "kind"],
             registry=reg,
         )
@@ -105,8 +106,34 @@ class Metrics:
             multiprocess_mode="livemin",
             registry=reg,
         )
+        self._store_gauges(reg)
         self._before_scrape: list[Callable[[], None]] = []
         self._http: dict[tuple[AbstractResource | None, str, int], tuple[Counter, Histogram]] = {}
+
+    def _store_gauges(self, reg: CollectorRegistry) -> None:
+        def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(name, text, labels, multiprocess_mode="livemax", registry=reg)
+
+        self.arena_used = gauge("kv_tarantool_memtx_arena_used_bytes", "memtx arena in use")
+        self.arena_size = gauge("kv_tarantool_memtx_arena_size_bytes", "memtx arena allocated")
+        self.quota_used = gauge(
+            "kv_tarantool_memtx_quota_used_bytes", "memtx memory taken from the quota"
+        )
+        self.quota_size = gauge(
+            "kv_tarantool_memtx_quota_size_bytes", "memtx quota (KV_TARANTOOL_MEMORY_MB)"
+        )
+        self.tuples = gauge("kv_tarantool_tuples", "tuples in a space", ("space",))
+        self.checkpoint_age = gauge(
+            "kv_tarantool_checkpoint_age_seconds", "seconds since the last checkpoint (.snap)"
+        )
+
+    def store_stats(self, stats: StoreStats) -> None:
+        self.arena_used.set(stats.arena_used)
+        self.arena_size.set(stats.arena_size)
+        self.quota_used.set(stats.quota_used)
+        self.quota_size.set(stats.quota_size)
+        self.tuples.labels("kv_data").set(stats.tuples)
+        self.checkpoint_age.set(stats.checkpoint_age)
 
     def observe_request(
         self, resource: AbstractResource | None, method: str, status: int, seconds: float

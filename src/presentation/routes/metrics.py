@@ -6,6 +6,7 @@ from dependency_injector.wiring import Provide, inject
 from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.metrics import CONTENT_TYPE, Metrics
+from kv_api.presentation.store_watch import STORE_WATCH
 
 routes = web.RouteTableDef()
 
@@ -27,4 +28,7 @@ async def metrics(
 ) -> web.Response:
     if not _scrape_allowed(request, settings.metrics_token):
         raise web.HTTPUnauthorized(reason="a valid scrape token (KV_METRICS_TOKEN) is required")
+    watch = request.app.get(STORE_WATCH)
+    if watch is not None:
+        await watch.refresh()
     return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})
