@@ -8,9 +8,11 @@ from dataclasses import replace
 
 from kv_api.application.errors import StorageUnavailable
 from kv_api.infrastructure.settings import Settings, StartupError
+from kv_api.infrastructure.tarantool.backup import BackupError
 from kv_api.infrastructure.tarantool.endpoint import ENDPOINT_FILE, running_endpoint, serving_pid
 from kv_api.infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner
 from kv_api.infrastructure.tarantool.storage import Storage
+from kv_api.presentation.admin_backup import run_backup_command
 from kv_api.presentation.admin_users import AdminError, read_new_password, run_user_command
 
 
@@ -59,6 +61,10 @@ async def _migrate(storage: Storage, settings: Settings, args: argparse.Namespac
 async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
     """Exit codes: 0 done, 1 refused (user exists, unknown user, bad password), 2 set-up."""
     try:
+        if args.command in {"backup", "restore"}:
+            output = await run_backup_command(settings, args)
+            print(output)
+            return 0
         asks = args.command == "user" and args.user_command in {"create", "set-password"}
         password = read_new_password(sys.stdin) if asks else ""
         async with connected_storage(settings) as storage:
@@ -66,7 +72,7 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> int:
                 output = await run_user_command(settings, storage, args, password)
             else:
                 output = await _migrate(storage, settings, args)
-    except (AdminError, MigrationFailed) as exc:
+    except (AdminError, MigrationFailed, BackupError) as exc:
         print(f"kv-api: {exc}", file=sys.stderr)
         return 1
     except StorageUnavailable:

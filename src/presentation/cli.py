@@ -27,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
         "--status", action="store_true", help="list migrations and whether applied"
     )
     _add_user_commands(commands)
+    backup = commands.add_parser(
+        "backup", help="consistent copy of the embedded store (also while serving)"
+    )
+    backup.add_argument("dir", help="a new or empty folder for the copy and its manifest")
+    restore = commands.add_parser(
+        "restore", help="restore a backup into a stopped, empty data folder (KV_DATA_DIR)"
+    )
+    restore.add_argument("dir", help="a folder written by kv-api backup")
     return parser
 
 
