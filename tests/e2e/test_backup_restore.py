@@ -62,7 +62,7 @@ def test_backup_while_writing_then_restore_into_a_new_folder(tmp_path: Path) -> 
         while len(writer.acked) < 20:
             time.sleep(0.01)
         started = time.monotonic()
-        code, out, err = cli(source, "backup", str(copy))
+        code, _, err = cli(source, "backup", str(copy))
         assert code == 0, err
         late = unique_name()
         _token(api, late)  # after the backup: must not exist after the restore
@@ -77,7 +77,7 @@ def test_backup_while_writing_then_restore_into_a_new_folder(tmp_path: Path) -> 
     assert manifest["schema_version"] and manifest["files"]
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
 
-    code, out, err = cli(target, "restore", str(copy))
+    code, _, err = cli(target, "restore", str(copy))
     assert code == 0, err
     restored = ApiProcess(target, env=NO_EXTERNAL).start(timeout=60)
     try:
