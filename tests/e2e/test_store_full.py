@@ -13,7 +13,7 @@ import pytest
 from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.app import create_app
 from tests.conftest import settings_for
-from tests.e2e.conftest import Client, bearer, register
+from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.e2e.observability import parse_metrics, value
 from tests.support.tarantool import TarantoolProcess
 
@@ -48,16 +48,39 @@ async def _fill(api: Client, auth: dict[str, str]) -> tuple[list[str], Any]:
     raise AssertionError("a 64 MiB arena took 512 MiB of values")
 
 
+async def _fill_small_slabs(api: Client, auth: dict[str, str]) -> None:
+    """Big values no longer fit; small ones may still fill partly used slabs."""
+    for n in range(1000):
+        data = {f"s{n}-{i}": "y" * 1000 for i in range(1000)}
+        resp = await api.post("/api/write", json={"data": data}, headers=auth)
+        if resp.status == 507:
+            break
+        assert resp.status == 200
+    for n in range(10_000):
+        one = await api.post("/api/write", json={"data": {f"one{n}": 1}}, headers=auth)
+        if one.status == 507:
+            return
+    raise AssertionError("small values never filled the arena")
+
+
 async def test_a_full_store_refuses_writes_with_507_and_keeps_everything(
     small_api: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    auth = bearer((await register(small_api))["token"])
+    user = await register(small_api)
+    auth = bearer(user["token"])
     stored, refused = await _fill(small_api, auth)
     assert refused.status == 507
     body = await refused.json()
     assert body["error"]["code"] == "insufficient_storage"
     assert stored, "some batches fit before the arena filled"
 
+    await _fill_small_slabs(small_api, auth)
+    login = {"username": user["username"], "password": PASSWORD}
+    assert (await small_api.post("/api/login", json=login)).status == 200  # to delete data
+    wrong = {"username": user["username"], "password": "wrong-pass-123"}
+    assert (await small_api.post("/api/login", json=wrong)).status == 401
+    fresh = {"username": user["username"] + "_2", "password": PASSWORD}
+    assert (await small_api.post("/api/register", json=fresh)).status in {200, 507}
     read = await small_api.post("/api/read", json={"keys": stored[:8]}, headers=auth)
     assert read.status == 200
     assert (await read.json())["data"] == dict.fromkeys(stored[:8], VALUE)
@@ -80,5 +103,6 @@ async def test_a_full_store_refuses_writes_with_507_and_keeps_everything(
         read = await small_api.post("/api/read", json={"keys": keys}, headers=auth)
         assert read.status == 200
         assert sorted((await read.json())["data"]) == sorted(keys)
-    small = await small_api.post("/api/write", json={"data": {"after": 1}}, headers=auth)
-    assert small.status == 200  # the freed room takes writes again
+    # memtx reuses the freed room for tuples of the same size class
+    again = await small_api.post("/api/write", json={"data": {"after": VALUE}}, headers=auth)
+    assert again.status == 200
