@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,8 +122,14 @@ def restore_backup(source: Path, manifest: dict[str, Any], data_dir: Path) -> No
             "or move that folder aside first"
         )
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for entry in manifest["files"]:
-        _copy(source / entry["name"], work_dir / entry["name"])
+    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=work_dir))
+    try:  # copied aside first: an interrupted restore leaves no half store to start on
+        for entry in manifest["files"]:
+            _copy(source / entry["name"], staging / entry["name"])
+        for entry in manifest["files"]:
+            (staging / entry["name"]).replace(work_dir / entry["name"])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     for entry in manifest.get("secrets", []):
         if not (data_dir / entry["name"]).exists():
             _copy(source / entry["name"], data_dir / entry["name"])
