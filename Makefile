@@ -40,7 +40,7 @@ soak: deps
 deps: system-deps $(STAMP)
 
 # Debian packages: tarantool (the store), wrk (bench load generator), gcc and the Python
-# headers (the write path's C extension, src/infrastructure/_batchcodec.c).
+# headers (the write path's C extension, src/infrastructure/_jsonbatch.c).
 system-deps:
 	@missing=""; \
 	command -v tarantool >/dev/null || missing="$$missing tarantool"; \

@@ -17,7 +17,6 @@ import pytest
 from kv_api.application.ports import NewUser, Session
 from kv_api.domain.keys import WriteMode
 from kv_api.domain.users import Profile
-from kv_api.infrastructure.codec import MsgpackValueEncoder
 from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
@@ -71,9 +70,9 @@ async def _write_keys_as(client: TarantoolClient, name: str) -> int:
     user = await TarantoolUserRepository(client).by_username(name.casefold())
     assert user is not None
     session = Session(user.id, user.token_version, uuid.uuid4().hex, int(time.time()) + 600)
-    items = [(key, MsgpackValueEncoder().encode(key)) for key in ("a", "b")]
     repository = TarantoolKeyValueRepository(client)
-    assert await repository.write(session, items, WriteMode.UPSERT) is not None
+    outcome = await repository.write(session, {"a": "a", "b": "b"}, WriteMode.UPSERT)
+    assert outcome.written == 2
     return user.id
 
 
