@@ -9,15 +9,19 @@ APT_UPDATED := /tmp/.kv-api-apt-updated
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint typecheck unit bench soak clean system-deps browser-deps deps
+.PHONY: run test test-fast lint typecheck unit bench soak clean system-deps browser-deps deps
 
-# Local convenience: seed 000's client logs in as admin/presale. Override or disable with
+# Local convenience: older clients log in as admin/presale. Override or disable with
 # `make run KV_BOOTSTRAP_USER=` (empty) or your own name:password.
 run: deps
 	KV_BOOTSTRAP_USER="$${KV_BOOTSTRAP_USER-admin:presale}" $(BIN)/kv-api serve
 
 test: deps browser-deps lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The quick loop: every tier but the tests marked slow (crashes, outages, browser, workers).
+test-fast: deps lint typecheck
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: deps
 	$(BIN)/ruff check src tests bench

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from kv_api.application.users.ensure_user import EnsureUser
 from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.stats import read_store_stats
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.edge import edge_middleware
@@ -92,9 +93,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, container: Container | None = None) -> web.Application:
     container = container or build_container(settings)
-    authenticate = Authenticator(
-        container.token_verifier(), container.jwt_secret(), settings.jwt_issuer, PUBLIC_PATHS
-    )
+    authenticate = Authenticator(container.verified_tokens(), PUBLIC_PATHS)
     in_flight = InFlightRequests()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -113,7 +112,12 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     docs.setup_docs(app, settings)
     app.cleanup_ctx.append(track_storage(container.storage, container.metrics()))
     app.cleanup_ctx.append(_lifecycle)
-    watch = StoreWatch(container.storage, container.metrics(), settings.store_warn_percent)
+    watch = StoreWatch(
+        lambda: container.storage().primary.connected,
+        lambda: read_store_stats(container.storage().primary),
+        container.metrics(),
+        settings.store_warn_percent,
+    )
     app[STORE_WATCH] = watch
     app.cleanup_ctx.append(watch.context)  # started after the storage, stopped before it
     return app

@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from kv_api.infrastructure.tarantool.stats import read_store_stats
-from kv_api.infrastructure.tarantool.storage import Storage
-from kv_api.presentation.http.metrics import Metrics
+from kv_api.presentation.http.metrics import Metrics, StoreFigures
 
 log = logging.getLogger("kv_api.store")
 POLL_SECONDS = 15.0
@@ -21,23 +19,29 @@ SCRAPE_TIMEOUT = 1.0
 
 
 class StoreWatch:
-    def __init__(self, storage: Callable[[], Storage], metrics: Metrics, warn_percent: int) -> None:
-        self._storage = storage
+    def __init__(
+        self,
+        connected: Callable[[], bool],
+        read: Callable[[], Awaitable[StoreFigures]],
+        metrics: Metrics,
+        warn_percent: int,
+    ) -> None:
+        self._connected = connected
+        self._read = read
         self._metrics = metrics
         self._warn_percent = warn_percent
         self._warned_at: float | None = None
 
     async def refresh(self) -> None:
-        client = self._storage().primary
-        if not client.connected:
+        if not self._connected():
             return
         try:
-            stats = await asyncio.wait_for(read_store_stats(client), SCRAPE_TIMEOUT)
+            stats = await asyncio.wait_for(self._read(), SCRAPE_TIMEOUT)
         except Exception:  # the scrape and the poller go on; /ready reports the outage
             log.debug("store statistics unavailable", exc_info=True)
             return
         self._metrics.store_stats(stats)
-        percent = stats.quota_used_percent
+        percent = 100.0 * stats.quota_used / stats.quota_size if stats.quota_size else 0.0
         if percent < self._warn_percent:
             self._warned_at = None
             return

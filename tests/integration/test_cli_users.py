@@ -76,6 +76,7 @@ async def _write_keys_as(client: TarantoolClient, name: str) -> int:
     return user.id
 
 
+@pytest.mark.slow
 async def test_create_list_and_delete_a_user_with_their_keys(
     cli_env: Env, client: TarantoolClient
 ) -> None:
@@ -95,6 +96,7 @@ async def test_create_list_and_delete_a_user_with_their_keys(
     assert await client.eval("return box.space.kv_data:count({...})", [owner]) == 0
 
 
+@pytest.mark.slow
 async def test_refusals_exit_with_1_and_say_why(cli_env: Env, client: TarantoolClient) -> None:
     taken, weak, unknown = unique_name(), unique_name(), unique_name()
     now = datetime.now(UTC)
@@ -202,6 +204,7 @@ def on_terminal(cli_env: Env) -> Iterator[Callable[[str, list[str]], tuple[int, 
             proc.wait()
 
 
+@pytest.mark.slow
 def test_password_prompt_on_a_terminal_asks_twice(
     on_terminal: Callable[[str, list[str]], tuple[int, str]],
 ) -> None:

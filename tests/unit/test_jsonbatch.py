@@ -360,6 +360,7 @@ SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(body=bodies)
 @example(body=b'{"data":{"a":[1,2.5,"x"],"b":{"c":null}},"mode":"insert"}')
@@ -367,6 +368,7 @@ def test_generated_bodies_match_the_reference(body: bytes) -> None:
     check(body)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     body=bodies,
@@ -381,6 +383,7 @@ def test_generated_bodies_match_the_reference_with_tight_limits(
     check(body, (max_items, max_key_bytes, max_value_bytes, max_depth))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     body=bodies,
@@ -836,6 +839,7 @@ def _under_asan() -> bool:
     return "asan" in os.environ.get("LD_PRELOAD", "")
 
 
+@pytest.mark.slow
 def test_no_memory_growth_on_accept_or_reject() -> None:
     small = {f"k{i}": [i, {"s": "é" * i, "f": i / 3}] for i in range(40)}
     bodies = [
@@ -874,6 +878,7 @@ def test_no_memory_growth_on_accept_or_reject() -> None:
     assert after - before < 32 * 1024
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_under_asan(), reason="AddressSanitizer keeps freed memory in quarantine")
 def test_no_rss_growth_on_the_realistic_batch() -> None:
     body = orjson.dumps({"data": dataset()})

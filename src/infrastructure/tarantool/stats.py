@@ -35,10 +35,6 @@ class StoreStats:
     tuples: int
     checkpoint_age: float  # seconds; -1 when no checkpoint file is found
 
-    @property
-    def quota_used_percent(self) -> float:
-        return 100.0 * self.quota_used / self.quota_size if self.quota_size else 0.0
-
 
 async def read_store_stats(conn: Evaluator) -> StoreStats:
     row = await conn.eval(_STATS, [])

@@ -3,6 +3,7 @@
 import os
 import tempfile
 from collections.abc import Callable
+from typing import Protocol
 
 from aiohttp.web_urldispatcher import AbstractResource
 from prometheus_client import (
@@ -19,7 +20,6 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from kv_api.infrastructure.tarantool.stats import StoreStats
 from kv_api.presentation.http.request_context import UNMATCHED
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -43,6 +43,21 @@ def fresh_multiprocess_dir() -> str:
 def worker_exited(pid: int, path: str) -> None:
     """Drop the dead worker's live gauges; its counters and histograms stay in the totals."""
     mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+
+
+class StoreFigures(Protocol):
+    @property
+    def arena_used(self) -> int: ...
+    @property
+    def arena_size(self) -> int: ...
+    @property
+    def quota_used(self) -> int: ...
+    @property
+    def quota_size(self) -> int: ...
+    @property
+    def tuples(self) -> int: ...
+    @property
+    def checkpoint_age(self) -> float: ...
 
 
 def _registry() -> CollectorRegistry:
@@ -127,7 +142,7 @@ class Metrics:
             "kv_tarantool_checkpoint_age_seconds", "seconds since the last checkpoint (.snap)"
         )
 
-    def store_stats(self, stats: StoreStats) -> None:
+    def store_stats(self, stats: StoreFigures) -> None:
         self.arena_used.set(stats.arena_used)
         self.arena_size.set(stats.arena_size)
         self.quota_used.set(stats.quota_used)

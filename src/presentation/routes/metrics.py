@@ -3,7 +3,6 @@ import hmac
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
-from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.metrics import CONTENT_TYPE, Metrics
 from kv_api.presentation.store_watch import STORE_WATCH
@@ -24,9 +23,9 @@ def _scrape_allowed(request: web.Request, token: str | None) -> bool:
 async def metrics(
     request: web.Request,
     registry: Metrics = Provide[Container.metrics],
-    settings: Settings = Provide[Container.settings],
+    token: str | None = Provide[Container.settings.provided.metrics_token],
 ) -> web.Response:
-    if not _scrape_allowed(request, settings.metrics_token):
+    if not _scrape_allowed(request, token):
         raise web.HTTPUnauthorized(reason="a valid scrape token (KV_METRICS_TOKEN) is required")
     watch = request.app.get(STORE_WATCH)
     if watch is not None:
