@@ -39,15 +39,30 @@ INDENTED_CLIENT_READ = """{
 }"""
 
 CASES = [
-    ("admin", ADMIN_CLIENT_WRITE, ADMIN_CLIENT_READ, {"key1": "value1", "key2": "value2", "key3": "value3"}),
-    ("plain", PLAIN_CLIENT_WRITE, PLAIN_CLIENT_READ, {"key1": "value1", "key2": "value2", "key3": 1}),
+    (
+        "admin",
+        ADMIN_CLIENT_WRITE,
+        ADMIN_CLIENT_READ,
+        {"key1": "value1", "key2": "value2", "key3": "value3"},
+    ),
+    (
+        "plain",
+        PLAIN_CLIENT_WRITE,
+        PLAIN_CLIENT_READ,
+        {"key1": "value1", "key2": "value2", "key3": 1},
+    ),
     (
         "powershell",
         POWERSHELL_CLIENT_WRITE,
         POWERSHELL_CLIENT_READ,
         {"key1": "value1", "key2": "value2"},
     ),
-    ("indented", INDENTED_CLIENT_WRITE, INDENTED_CLIENT_READ, {"key1": "value1", "key2": "value2", "key3": 1}),
+    (
+        "indented",
+        INDENTED_CLIENT_WRITE,
+        INDENTED_CLIENT_READ,
+        {"key1": "value1", "key2": "value2", "key3": 1},
+    ),
 ]
 
 
