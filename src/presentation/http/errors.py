@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from kv_api.application.errors import (
     ApplicationError,
     RateLimited,
+    StorageFull,
     StorageRejected,
     StorageUnavailable,
     Unauthenticated,
@@ -37,6 +38,7 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (UsernameTaken, 409),
     (RateLimited, 429),
     (StorageUnavailable, 503),
+    (StorageFull, 507),
     (StorageRejected, 400),
 ]
 AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
