@@ -79,6 +79,12 @@ class Settings:
     tarantool_memory_mb: int = 1024
     tarantool_binary: str = "tarantool"
     migrations_dir: Path = field(default_factory=lambda: _default_migrations_dir())
+    # Limits of the HTTP edge against hostile or broken clients (docs/security-limits.md)
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keepalive_timeout: float = 30.0
+    max_connections: int = 1000
+    max_header_bytes: int = 16 * 1024
 
     @property
     def embedded(self) -> bool:

@@ -90,4 +90,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         tarantool_binary=read.raw("KV_TARANTOOL_BINARY") or defaults.tarantool_binary,
         migrations_dir=Path(read.raw("KV_MIGRATIONS_DIR") or defaults.migrations_dir),
+        # Limits of the HTTP edge against hostile or broken clients (docs/security-limits.md)
+        header_timeout=read.number("KV_HEADER_TIMEOUT", defaults.header_timeout, 0.1, 3600),
+        body_timeout=read.number("KV_BODY_TIMEOUT", defaults.body_timeout, 0.1, 3600),
+        keepalive_timeout=read.number(
+            "KV_KEEPALIVE_TIMEOUT", defaults.keepalive_timeout, 0.1, 3600
+        ),
+        max_connections=read.integer("KV_MAX_CONNECTIONS", defaults.max_connections, 1, 1_000_000),
+        max_header_bytes=read.integer(
+            "KV_MAX_HEADER_BYTES", defaults.max_header_bytes, 1024, 1024 * 1024
+        ),
     )
