@@ -4,7 +4,7 @@ open connections, and timeouts for slow headers and bodies (aiohttp has only the
 `EdgeAppRunner` is `web.AppRunner` with these in place; `serve_app` uses it."""
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.streams import StreamReader
@@ -15,6 +15,7 @@ from kv_api.presentation.http.parser_errors import parser_error_response, raw_an
 
 _BUSY = raw_answer(503, "too_many_connections", "the server is at its connection limit", 1)
 _SLOW_HEADERS = raw_answer(408, "request_timeout", "the request headers took too long")
+_REFUSED_LINGER = 1.0
 _SLOW_BODY = raw_answer(408, "request_timeout", "the request body took too long")
 
 
@@ -39,22 +40,32 @@ class EdgeRequestHandler(RequestHandler):
         super().__init__(manager, **kwargs)
         self._edge = manager
         self._refused = False
+        self._linger: asyncio.TimerHandle | None = None
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timers: list[asyncio.TimerHandle] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._edge.open_connections >= self._edge.limits.max_connections:
-            self._refused = True
-            assert isinstance(transport, asyncio.WriteTransport)
-            transport.write(_BUSY)
-            transport.close()
+            self._refuse(transport)
             return
         self._edge.open_connections += 1
         super().connection_made(transport)
         self._arm_header_timer()
 
+    def _refuse(self, transport: asyncio.BaseTransport) -> None:
+        # Answer, stop writing, and close once the client has (or after a second): closing
+        # with its request unread would reset the connection and lose the answer.
+        self._refused = True
+        writer = cast(asyncio.Transport, transport)  # uvloop's is not a WriteTransport subclass
+        writer.write(_BUSY)
+        if writer.can_write_eof():
+            writer.write_eof()
+        self._linger = self._loop.call_later(_REFUSED_LINGER, writer.close)
+
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._refused:
+            if self._linger is not None:
+                self._linger.cancel()
             return
         self._edge.open_connections -= 1
         self._disarm_header_timer()
@@ -64,6 +75,8 @@ class EdgeRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if data and self._header_timer is None and self._waiting_for_request():
             self._arm_header_timer()
         count = self._request_count
