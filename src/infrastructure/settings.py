@@ -85,6 +85,7 @@ class Settings:
     keepalive_timeout: float = 30.0
     max_connections: int = 1000
     max_header_bytes: int = 16 * 1024
+    max_response_bytes: int = 32 * 1024 * 1024
 
     @property
     def embedded(self) -> bool:

@@ -100,4 +100,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_header_bytes=read.integer(
             "KV_MAX_HEADER_BYTES", defaults.max_header_bytes, 1024, 1024 * 1024
         ),
+        max_response_bytes=read.integer(
+            "KV_MAX_RESPONSE_BYTES", defaults.max_response_bytes, 1024, 2**31
+        ),
     )

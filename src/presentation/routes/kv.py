@@ -18,6 +18,7 @@ from kv_api.domain.keys import WriteMode
 from kv_api.infrastructure.codec import WriteBodyDecoder
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
+from kv_api.presentation.http.bounded_json import read_answer
 from kv_api.presentation.http.json import json_response, parse_json, read_json
 from kv_api.presentation.http.problems import BadRequest
 from kv_api.presentation.http.schemas import KeysRequest, ListKeysQuery, WriteRequest
@@ -81,11 +82,13 @@ async def write(
 @routes.post("/api/read")
 @inject
 async def read(
-    request: web.Request, handler: ReadBatchHandler = Provide[Container.read_batch]
+    request: web.Request,
+    handler: ReadBatchHandler = Provide[Container.read_batch],
+    max_response_bytes: int = Provide[Container.settings.provided.max_response_bytes],
 ) -> web.Response:
     keys = load_keys(await read_json(request))
     result = await handler(ReadBatch(current_session(request), keys))
-    return json_response({"data": result.found, "not_found": result.not_found})
+    return read_answer(result.found, result.not_found, max_response_bytes)
 
 
 @routes.post("/api/delete")
