@@ -86,6 +86,9 @@ class Settings:
     max_connections: int = 1000
     max_header_bytes: int = 16 * 1024
     max_response_bytes: int = 32 * 1024 * 1024
+    register_max_per_window: int = 20
+    register_window: int = 60
+    max_hash_queue: int = 64
 
     @property
     def embedded(self) -> bool:

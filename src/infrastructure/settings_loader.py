@@ -103,4 +103,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_response_bytes=read.integer(
             "KV_MAX_RESPONSE_BYTES", defaults.max_response_bytes, 1024, 2**31
         ),
+        register_max_per_window=read.integer(
+            "KV_REGISTER_MAX", defaults.register_max_per_window, 1, 1_000_000_000
+        ),
+        register_window=read.integer("KV_REGISTER_WINDOW", defaults.register_window, 1, 86400),
+        max_hash_queue=read.integer("KV_MAX_HASH_QUEUE", defaults.max_hash_queue, 1, 1_000_000),
     )

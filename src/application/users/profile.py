@@ -1,10 +1,11 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kv_api.application.errors import SessionExpired, WrongCurrentPassword
+from kv_api.application.errors import RateLimited, SessionExpired, WrongCurrentPassword
 from kv_api.application.ports import (
     Clock,
     IssuedToken,
+    LoginThrottle,
     PasswordHasher,
     ProfileChange,
     TokenIssuer,
@@ -41,12 +42,14 @@ class UpdateProfileHandler:
         tokens: TokenIssuer,
         clock: Clock,
         policy: PasswordPolicy,
+        throttle: LoginThrottle,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
         self._policy = policy
+        self._throttle = throttle
 
     async def __call__(self, command: UpdateProfile) -> ProfileUpdated:
         user = await self._users.by_session(command.session)
@@ -100,6 +103,13 @@ class UpdateProfileHandler:
     async def _new_password_hash(self, user: User, command: UpdateProfile) -> str | None:
         if command.password is None:
             return None
+        # the login's per-user count: a stolen token must not guess past the login throttle
+        scope = "user:" + user.username.casefold()
+        now = int(self._clock.now().timestamp())
+        retry_after = await self._throttle.attempt([scope], now)
+        if retry_after > 0:
+            raise RateLimited(retry_after)
         if not await self._hasher.verify(user.password_hash, command.current_password or ""):
             raise WrongCurrentPassword()
+        await self._throttle.succeeded(scope, [])
         return await self._hasher.hash(command.password)

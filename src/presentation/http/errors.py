@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 
 from kv_api.application.errors import (
     ApplicationError,
+    Overloaded,
     RateLimited,
     StorageRejected,
     StorageUnavailable,
@@ -38,6 +39,7 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (UsernameTaken, 409),
     (RateLimited, 429),
     (StorageUnavailable, 503),
+    (Overloaded, 503),
     (StorageRejected, 400),
 ]
 AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
@@ -72,7 +74,7 @@ def _from_application(exc: ApplicationError) -> web.Response:
     headers: dict[str, str] = {}
     if status == 401:
         headers.update(AUTH_HEADERS)
-    if isinstance(exc, (RateLimited, StorageUnavailable)):
+    if isinstance(exc, (RateLimited, StorageUnavailable, Overloaded)):
         headers["Retry-After"] = str(max(1, exc.retry_after))
     return error_response(status, exc.code, exc.message, headers=headers)
 
