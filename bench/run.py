@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import wrk
-from bench.report import document, render
+from bench.chart import draw
+from bench.report import document, machine, render
 from bench.runner import ALL_SCENARIOS, Bench
 
 DEFAULT_OUTPUT = Path(__file__).with_name("results") / "latest.json"
@@ -29,6 +30,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help="comma-separated")
     parser.add_argument("--no-driver", action="store_true", help="skip the asynctnt baseline")
+    parser.add_argument(
+        "--no-ceiling",
+        action="store_true",
+        help="skip the minimal aiohttp handler (bench/ceiling.py)",
+    )
+    parser.add_argument(
+        "--no-scaling",
+        dest="scaling",
+        action="store_false",
+        help="skip read10 and write1000 with two API workers",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy stacks per scenario into this folder")
     parser.add_argument(
         "--api-env",
@@ -85,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document(results, config(args), load), indent=2) + "\n")
-    print(f"results written to {args.output}")
+    host = machine()
+    title = f"make bench, {host['nproc']} CPUs ({host['cpu']}), Python {host['python']}"
+    chart = draw(results, args.output.with_suffix(".svg"), title)
+    print(f"results written to {args.output} and {chart}")
     return 0
 
 

@@ -13,7 +13,7 @@ from bench import api_client, driver, profile, wrk
 from bench.cpu import tree_seconds
 from bench.payloads import Batch, batches, dataset, login_body
 from bench.report import Results
-from bench.servers import ApiServer, TarantoolServer
+from bench.servers import ApiServer, CeilingServer, TarantoolServer
 from bench.stats import Measurement
 from kv_api.infrastructure.settings_loader import load_settings
 from kv_api.presentation.gc_tuning import tune_for_serving
@@ -21,6 +21,10 @@ from kv_api.presentation.gc_tuning import tune_for_serving
 T = TypeVar("T")
 KV_SCENARIOS = ("read10", "write10", "write1000", "read1000")
 ALL_SCENARIOS = (*KV_SCENARIOS, "login", "mixed")
+SCALING_SCENARIOS = ("read10", "write1000")  # measured again with two API workers
+# Per-request framework cost dominates these; for write1000 the API's C write path outruns a
+# minimal Python handler, so a "ceiling" there would be a floor.
+CEILING_SCENARIOS = ("read10", "write10", "read1000")
 LOGIN_DRAIN_S = 2.0  # for the logins still hashing when wrk stops
 
 
@@ -60,13 +64,17 @@ class Bench:
         self.api.stop()
         self.tarantool.stop()
 
-    def kv_job(self, batch: Batch, connections: int) -> wrk.WrkJob:
+    def kv_job(self, batch: Batch, connections: int, base_url: str | None = None) -> wrk.WrkJob:
         assert self.user is not None
         body = self.work_dir / f"{batch.name}.json"
         body.write_bytes(batch.body_bytes())
         env = {"BENCH_TOKEN": self.user.token, "BENCH_BODY_FILE": str(body)}
         return wrk.WrkJob(
-            self.api.base_url + batch.path(), "kv.lua", env, connections, self.args.threads
+            (base_url or self.api.base_url) + batch.path(),
+            "kv.lua",
+            env,
+            connections,
+            self.args.threads,
         )
 
     def login_job(self) -> wrk.WrkJob:
@@ -99,9 +107,13 @@ class Bench:
             time.sleep(LOGIN_DRAIN_S)
 
     def run_measured(self, name: str, job: wrk.WrkJob, size: int) -> Measurement:
-        api_cpu, server_cpu = tree_seconds(self.api.pid), self.tarantool_cpu()
+        return self.run_on(self.api.pid, name, job, size)
+
+    def run_on(self, pid: int, name: str, job: wrk.WrkJob, size: int) -> Measurement:
+        """wrk against the server `pid`, with that server's and Tarantool's CPU per request."""
+        api_cpu, server_cpu = tree_seconds(pid), self.tarantool_cpu()
         measured = wrk.run(job, self.args.duration, size)
-        api_cpu = tree_seconds(self.api.pid) - api_cpu
+        api_cpu = tree_seconds(pid) - api_cpu
         server_cpu = self.tarantool_cpu() - server_cpu
         if measured.errors:
             self.explain_errors(name, job, measured)
@@ -132,6 +144,38 @@ class Bench:
         self.results.api["mixed"] = wrk.run(reads, self.args.duration, 10)
         self.results.mixed_logins = wrk.finish(logins, 1)
 
+    def measure_ceiling(self, names: list[str]) -> None:
+        assert self.user is not None
+        session = self.user.session()
+        ceiling = CeilingServer(
+            self.work_dir / "ceiling",
+            self.tarantool,
+            f"{session.user_id}:{session.token_version}:{session.token_id}",
+        ).start()
+        try:
+            for name in names:
+                log(f"ceiling {name}: {self.args.duration:.0f}s")
+                batch = self.batches[name]
+                job = self.kv_job(batch, self.args.connections, ceiling.base_url)
+                if self.args.warmup > 0:
+                    wrk.run(job, self.args.warmup, batch.size)
+                self.results.ceiling[name] = self.run_on(ceiling.pid, name, job, batch.size)
+        finally:
+            ceiling.stop()
+
+    def measure_scaling(self, names: list[str]) -> None:
+        """The same scenarios with two API workers, against the same Tarantool."""
+        extra = dict(item.split("=", 1) for item in self.args.api_env)
+        self.api.stop()
+        self.api = ApiServer(self.work_dir / "api2", self.tarantool, 2, extra).start()
+        for name in names:
+            log(f"api {name} with 2 workers: {self.args.duration:.0f}s")
+            batch = self.batches[name]
+            job = self.kv_job(batch, self.args.connections)
+            if self.args.warmup > 0:
+                wrk.run(job, self.args.warmup, batch.size)
+            self.results.two_workers[name] = self.run_measured(name, job, batch.size)
+
     def measure_driver(self, name: str) -> None:
         assert self.user is not None
         log(f"driver {name}: {self.args.duration:.0f}s")
@@ -151,6 +195,12 @@ class Bench:
     def run(self) -> Results:
         for name in self.args.scenarios:
             self.measure_api(name)
+        ceiling = [name for name in self.args.scenarios if name in CEILING_SCENARIOS]
+        if not self.args.no_ceiling and ceiling:
+            self.measure_ceiling(ceiling)
+        scaling = [name for name in SCALING_SCENARIOS if name in self.args.scenarios]
+        if self.args.scaling and self.args.workers == 1 and scaling:
+            self.measure_scaling(scaling)
         if not self.args.no_driver:
             tune_for_serving()  # the API's garbage-collector settings, for a like-for-like floor
             for name in self.args.scenarios:

@@ -156,3 +156,38 @@ def _ready(url: str) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+class CeilingServer(Process):
+    """bench/ceiling.py: the same stored-function calls with no work of the API's own."""
+
+    def __init__(self, work_dir: Path, tarantool: TarantoolServer, session: str) -> None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__("ceiling", work_dir / "ceiling.log")
+        self.work_dir = work_dir
+        self.tarantool = tarantool
+        self.session = session
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "CeilingServer":
+        address = self.tarantool.address
+        argv = [
+            sys.executable,
+            "-m",
+            "bench.ceiling",
+            f"--port={self.port}",
+            f"--tarantool={address.host}:{address.port}",
+            f"--user={self.tarantool.user}",
+            f"--password={self.tarantool.password}",
+            f"--session={self.session}",
+        ]
+        root = Path(__file__).resolve().parents[1]
+        self.spawn(argv, root, {**os.environ, "PYTHONPATH": str(root)})
+        deadline = time.monotonic() + timeout
+        while not _accepts(self.port):
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the ceiling server did not start; see {self.log_path}")
+            time.sleep(0.05)
+        return self

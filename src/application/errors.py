@@ -31,6 +31,16 @@ class WrongCurrentPassword(ApplicationError):
         super().__init__("current_password is wrong")
 
 
+class CurrentPasswordRequired(WrongCurrentPassword):
+    """A new password with no current_password to prove the caller knows the old one: the same
+    refusal as a wrong current_password (403), with its own code."""
+
+    code = "current_password_required"
+
+    def __init__(self) -> None:
+        ApplicationError.__init__(self, "current_password is required to change the password")
+
+
 class UsernameTaken(ApplicationError):
     code = "username_taken"
 

@@ -14,7 +14,7 @@ from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.edge import edge_middleware
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.instrumentation import track_storage
-from kv_api.presentation.routes import docs, kv, metrics, ops, users
+from kv_api.presentation.routes import docs, kv, metrics, ops, users, users_face
 
 log = logging.getLogger("kv_api.app")
 CONTAINER = web.AppKey("container", Container)
@@ -22,6 +22,8 @@ IN_FLIGHT = web.AppKey("in_flight", InFlightRequests)
 PUBLIC_PATHS = (
     "/api/register",
     "/api/login",
+    "/users/register",
+    "/users/login",
     "/health",
     "/ready",
     "/metrics",
@@ -103,6 +105,7 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     app[CONTAINER] = container
     app[IN_FLIGHT] = in_flight
     app.add_routes(users.routes)
+    app.add_routes(users_face.routes)
     app.add_routes(kv.routes)
     app.add_routes(ops.routes)
     app.add_routes(metrics.routes)

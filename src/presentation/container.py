@@ -55,6 +55,7 @@ class Container(containers.DeclarativeContainer):
     wiring_config = containers.WiringConfiguration(
         modules=[
             "kv_api.presentation.routes.users",
+            "kv_api.presentation.routes.users_face",
             "kv_api.presentation.routes.kv",
             "kv_api.presentation.routes.ops",
             "kv_api.presentation.routes.metrics",

@@ -14,6 +14,12 @@ from kv_api.presentation.openapi_responses import (
     RESPONSE_STATUS,
     register_error_responses,
 )
+from kv_api.presentation.openapi_users_face import (
+    TAG,
+    TAG_DESCRIPTION,
+    USERS_FACE_OPERATIONS,
+    USERS_FACE_SCHEMA_RULES,
+)
 
 OPENAPI_VERSION = "3.0.3"
 BEARER = "bearerAuth"
@@ -26,6 +32,7 @@ Authenticated batch key-value store on Tarantool.
 2. Press **Authorize** and paste the token (no `Bearer ` prefix needed here); it is kept across
    page reloads.
 3. Every `/api/*` route except register and login needs `Authorization: Bearer <token>`.
+4. The `/users` routes serve older user-management clients with the same accounts and tokens.
 
 Every error has the body `{{"error": {{"code", "message"}}}}`, plus `fields` for validation errors.
 
@@ -45,6 +52,7 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
         security=[{BEARER: []}],
         tags=[
             {"name": "users", "description": "accounts and sessions"},
+            {"name": TAG, "description": TAG_DESCRIPTION},
             {"name": "kv", "description": "batch key-value data, private to each user"},
             {"name": "ops", "description": "health, readiness, metrics"},
             {"name": "docs", "description": "this document and its Swagger UI"},
@@ -58,7 +66,7 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
     for path, operations in _by_path().items():
         spec.path(path=path, operations={op.method: _operation(op) for op in operations})
     document: dict[str, Any] = spec.to_dict()
-    for name, rules in SCHEMA_RULES.items():
+    for name, rules in {**SCHEMA_RULES, **USERS_FACE_SCHEMA_RULES}.items():
         document["components"]["schemas"][name].update(rules)
     return document
 
@@ -75,7 +83,7 @@ def _describe(settings: Settings) -> str:
 
 def _by_path() -> dict[str, list[Operation]]:
     paths: dict[str, list[Operation]] = {}
-    for op in OPERATIONS:
+    for op in (*OPERATIONS, *USERS_FACE_OPERATIONS):
         paths.setdefault(op.path, []).append(op)
     return paths
 

@@ -42,7 +42,7 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     ),
     403: (
         "Forbidden",
-        "current_password is wrong",
+        "current_password is wrong, or missing for a new password on PUT /users",
         _error("wrong_current_password", "current_password is wrong"),
         {},
     ),
@@ -50,6 +50,17 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
         "Conflict",
         "the username is taken (compared case-insensitively)",
         _error("username_taken", "a user with this username already exists"),
+        {},
+    ),
+    422: (
+        "UnprocessableEntity",
+        "the /users routes' answer to an invalid request (where /api answers 400): bad JSON, "
+        "wrong types, missing fields, a field with characters it does not allow",
+        _error(
+            "validation_error",
+            "username: must be 2-64 characters of letters, digits, '_', '.', '-'",
+            fields={"username": ["must be 2-64 characters of letters, digits, '_', '.', '-'"]},
+        ),
         {},
     ),
     413: (

@@ -8,11 +8,16 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bench import driver, wrk
 from bench.api_client import BenchUser
+from bench.chart import draw
 from bench.payloads import batches, dataset
+from bench.report import Results
+from bench.servers import CeilingServer
+from bench.stats import Measurement
 from kv_api.infrastructure.settings import Settings
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.support.tarantool import TarantoolProcess
@@ -92,3 +97,39 @@ async def test_driver_sends_what_the_api_sends(
         load = driver.Load(batch, bench_user.session(), settings, 2, seconds=0.2, warmup=0)
         measured = await driver.measure(target, load, server_cpu=lambda: 0.0)
         assert measured.requests > 0
+
+
+async def test_ceiling_answers_the_bench_bodies_as_the_api_does(
+    api: Client, bench_user: BenchUser, tarantool: TarantoolProcess, tmp_path: Any
+) -> None:
+    session = bench_user.session()
+    ceiling = CeilingServer(
+        tmp_path / "ceiling",
+        tarantool,  # type: ignore[arg-type]
+        f"{session.user_id}:{session.token_version}:{session.token_id}",
+    ).start()
+    auth = {**bearer(bench_user.token), "Content-Type": "application/json"}
+    try:
+        async with aiohttp.ClientSession() as http:
+            for name in ("write10", "read10", "write1000", "read1000"):
+                batch = BATCHES[name]
+                body = batch.body_bytes()
+                from_api = await api.post(batch.path(), data=body, headers=auth)
+                async with http.post(ceiling.base_url + batch.path(), data=body) as from_ceiling:
+                    assert from_ceiling.status == 200, await from_ceiling.text()
+                    assert await from_ceiling.json() == await from_api.json()
+    finally:
+        ceiling.stop()
+
+
+def test_chart_draws_api_ceiling_and_driver(tmp_path: Any) -> None:
+    def measured(rate: float) -> Measurement:
+        return Measurement(requests=int(rate * 10), seconds=10, batch_size=10, p50_ms=1, p99_ms=3)
+
+    results = Results(
+        api={"read10": measured(2000)},
+        ceiling={"read10": measured(3000)},
+        driver={"read10": measured(8000)},
+    )
+    svg = draw(results, tmp_path / "latest.svg", "test run").read_text()
+    assert "ceiling" in svg and "driver" in svg and "0.67x" in svg

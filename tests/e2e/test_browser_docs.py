@@ -114,8 +114,10 @@ def authorize(page: Page, token: str) -> None:
     page.click(".modal-ux button.btn-done")
 
 
-def try_get_profile(page: Page) -> tuple[str, str]:
-    operation = page.locator("#operations-users-getProfile")
+def try_get_profile(
+    page: Page, operation_id: str = "operations-users-getProfile"
+) -> tuple[str, str]:
+    operation = page.locator(f"#{operation_id}")
     operation.locator(".opblock-summary").click()
     operation.locator(".try-out__btn").click()
     operation.locator("button.execute").click()
@@ -148,3 +150,15 @@ def test_try_it_out_without_a_token_shows_the_json_401(page: Page) -> None:
     status, body = try_get_profile(page)
     assert status == "401"
     assert '"code": "unauthorized"' in body
+
+
+def test_the_users_face_is_tried_out_in_the_browser(page: Page, server: ApiProcess) -> None:
+    username = unique_name("ui")
+    body = {"username": username, "password": PASSWORD}
+    assert server.request("POST", "/api/register", body)[0] == 200
+    status, logged_in = server.request("POST", "/users/login", body)
+    assert status == 200, logged_in
+    authorize(page, logged_in["access_token"])
+    status, shown = try_get_profile(page, "operations-user-management-getUser")
+    assert status == "200"
+    assert username in shown and "registration_date" in shown

@@ -47,7 +47,12 @@ CONFIG = schemathesis.Config.from_dict(
 SCHEMA = schemathesis.openapi.from_dict(build_openapi(Settings()), config=CONFIG)
 FUZZ_PASSWORD = "fuzz-user-password-0"
 # These revoke the token they are called with: every call gets a fresh user.
-REVOKING = {("POST", "/api/logout"), ("DELETE", "/api/users/me")}
+REVOKING = {
+    ("POST", "/api/logout"),
+    ("DELETE", "/api/users/me"),
+    ("POST", "/users/logout"),
+    ("DELETE", "/users"),
+}
 
 
 @pytest.fixture(scope="module")

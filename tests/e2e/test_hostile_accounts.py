@@ -49,6 +49,8 @@ async def test_registration_is_rate_limited_per_client_address(
         body = {"username": unique_name(), "password": PASSWORD}
         statuses.append((await api.post("/api/register", json=body)).status)
     assert statuses == [200] * LIMIT + [429]
+    body = {"username": unique_name(), "password": PASSWORD, "email": "a@example.com"}
+    assert (await api.post("/users/register", json=body)).status == 429  # one count, both faces
 
 
 async def test_a_full_hashing_queue_answers_503_with_retry_after(

@@ -15,7 +15,7 @@ from marshmallow import Schema
 
 from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.app import PUBLIC_PATHS
-from kv_api.presentation.http import schemas
+from kv_api.presentation.http import schemas, users_face_schemas
 from kv_api.presentation.openapi import build_openapi
 from kv_api.presentation.routes import ops
 from kv_api.presentation.routes.docs import ASSET_PATHS, OPENAPI_DOCUMENT
@@ -38,6 +38,10 @@ CONTRACT = {
     "/metrics": {"get"},
     "/docs": {"get"},
     "/openapi.json": {"get"},
+    "/users/register": {"post"},
+    "/users/login": {"post"},
+    "/users/logout": {"post"},
+    "/users": {"get", "put", "delete"},
 }
 REQUEST_SCHEMAS = {
     ("/api/register", "post"): schemas.RegisterRequest,
@@ -47,6 +51,9 @@ REQUEST_SCHEMAS = {
     ("/api/write", "post"): schemas.WriteRequest,
     ("/api/read", "post"): schemas.KeysRequest,
     ("/api/delete", "post"): schemas.KeysRequest,
+    ("/users/register", "post"): users_face_schemas.UsersRegisterRequest,
+    ("/users/login", "post"): schemas.LoginRequest,
+    ("/users", "put"): users_face_schemas.UsersUpdateRequest,
 }
 
 
@@ -129,7 +136,7 @@ def test_protected_operations_document_401_with_www_authenticate(
     path: str, method: str, op: dict[str, Any]
 ) -> None:
     if op.get("security") == []:
-        assert "401" not in op["responses"] or path == "/api/login"
+        assert "401" not in op["responses"] or path in {"/api/login", "/users/login"}
         return
     unauthorized = resolve(op["responses"]["401"])
     assert unauthorized["headers"]["WWW-Authenticate"]["required"] is True
@@ -148,7 +155,7 @@ def test_error_schema_has_code_message_and_fields() -> None:
     error = DOC["components"]["schemas"]["ErrorDetail"]
     assert error["required"] == ["code", "message"]
     assert error["properties"]["fields"]["additionalProperties"]["items"] == {"type": "string"}
-    for status in ("400", "401", "403", "409", "413", "429", "503"):
+    for status in ("400", "401", "403", "409", "413", "422", "429", "503"):
         response = [
             op["responses"][status] for _, _, op in operations() if status in op["responses"]
         ]

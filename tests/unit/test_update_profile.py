@@ -2,7 +2,12 @@ from typing import Any
 
 import pytest
 
-from kv_api.application.errors import RateLimited, SessionExpired, WrongCurrentPassword
+from kv_api.application.errors import (
+    CurrentPasswordRequired,
+    RateLimited,
+    SessionExpired,
+    WrongCurrentPassword,
+)
 from kv_api.application.users.commands import GetProfile, Logout, UpdateProfile
 from kv_api.application.users.logout import LogoutHandler
 from kv_api.application.users.profile import GetProfileHandler, ProfileUpdated, UpdateProfileHandler
@@ -168,3 +173,65 @@ class TestPasswordChange:
             world, alice, policy, password="Mixed-Case-9", current_password=PASSWORD
         )
         assert result.token is not None
+
+
+class TestResentPassword:
+    """Older clients resend the current password with every update and know no
+    current_password field: with `resent_password_is_no_change`, an equal password is no change."""
+
+    async def test_the_current_password_resent_is_no_change(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        result = await update(
+            world,
+            alice,
+            email="new@example.com",
+            password=PASSWORD,
+            resent_password_is_no_change=True,
+        )
+        assert result.token is None
+        assert world.tokens.issued == []
+        stored = world.user(alice.id)
+        assert stored.password_hash == alice.password_hash
+        assert stored.token_version == alice.token_version
+        assert stored.profile.email == "new@example.com"
+        assert await GetProfileHandler(world.users)(GetProfile(session_of(alice))) == stored
+
+    async def test_a_different_password_still_needs_current_password(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        with pytest.raises(CurrentPasswordRequired) as exc:
+            await update(world, alice, password="brand-new-pass", resent_password_is_no_change=True)
+        assert exc.value.code == "current_password_required"
+        assert world.user(alice.id) == alice
+        assert world.tokens.issued == []
+
+    async def test_field_problems_come_before_the_missing_current_password(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(
+                world, alice, email="nope", password="short", resent_password_is_no_change=True
+            )
+        assert set(exc.value.fields) == {"email", "password"}
+
+    async def test_with_current_password_it_is_a_change_as_always(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        result = await update(
+            world,
+            alice,
+            password="brand-new-pass",
+            current_password=PASSWORD,
+            resent_password_is_no_change=True,
+        )
+        assert result.token is not None
+        assert world.user(alice.id).token_version == alice.token_version + 1
+
+    async def test_without_the_option_the_resent_password_needs_current_password(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await update(world, alice, password=PASSWORD)
+        assert list(exc.value.fields) == ["current_password"]
+        assert world.hasher.verified == []

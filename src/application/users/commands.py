@@ -38,6 +38,9 @@ class UpdateProfile:
     last_name: str | None = None
     password: str | None = None
     current_password: str | None = None
+    # Older clients resend the current password with every update and know no
+    # current_password: for them an unchanged password is no change (and needs nothing more).
+    resent_password_is_no_change: bool = False
 
 
 @dataclass(frozen=True, slots=True)

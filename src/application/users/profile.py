@@ -1,7 +1,12 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kv_api.application.errors import RateLimited, SessionExpired, WrongCurrentPassword
+from kv_api.application.errors import (
+    CurrentPasswordRequired,
+    RateLimited,
+    SessionExpired,
+    WrongCurrentPassword,
+)
 from kv_api.application.ports import (
     Clock,
     IssuedToken,
@@ -55,9 +60,10 @@ class UpdateProfileHandler:
         user = await self._users.by_session(command.session)
         if user is None:
             raise SessionExpired()
-        self._check(user, command)
+        changes_password = not await self._is_resent_password(user, command)
+        self._check(user, command, changes_password)
         profile = self._merged_profile(user.profile, command)
-        new_hash = await self._new_password_hash(user, command)
+        new_hash = await self._new_password_hash(user, command) if changes_password else None
         change = ProfileChange(
             profile=profile, password_hash=new_hash, updated_at=self._clock.now()
         )
@@ -82,7 +88,16 @@ class UpdateProfileHandler:
             last_name=pick("last_name", command.last_name, current.last_name),
         )
 
-    def _check(self, user: User, command: UpdateProfile) -> None:
+    async def _is_resent_password(self, user: User, command: UpdateProfile) -> bool:
+        """The current password sent again without current_password, where that means no change.
+        Any other password is a change: it needs current_password, as always."""
+        if command.password is None or not command.resent_password_is_no_change:
+            return False
+        if command.current_password:
+            return False
+        return await self._matches_current(user, command.password)
+
+    def _check(self, user: User, command: UpdateProfile, changes_password: bool) -> None:
         def sent(name: str, value: str | None) -> str | None:
             return value if name in command.fields else None
 
@@ -91,25 +106,35 @@ class UpdateProfileHandler:
             sent("first_name", command.first_name),
             sent("last_name", command.last_name),
         )
-        if command.password is not None:
+        if command.password is not None and changes_password:
             found = self._policy.problems(command.password, user.username)
             if found:
                 problems["password"] = found
-            if not command.current_password:
+            # A missing field for clients that know current_password; a refusal (below) for
+            # those that resend their password, as their request is well-formed.
+            if not command.current_password and not command.resent_password_is_no_change:
                 problems["current_password"] = ["is required to change the password"]
         if problems:
             raise InvalidField(problems)
+        if changes_password and command.password is not None and not command.current_password:
+            raise CurrentPasswordRequired()  # well-formed, but the old password is not proven
 
     async def _new_password_hash(self, user: User, command: UpdateProfile) -> str | None:
         if command.password is None:
             return None
-        # the login's per-user count: a stolen token must not guess past the login throttle
+        if not await self._matches_current(user, command.current_password or ""):
+            raise WrongCurrentPassword()
+        return await self._hasher.hash(command.password)
+
+    async def _matches_current(self, user: User, guess: str) -> bool:
+        """Every check of a caller's guess at the current password passes here (both the
+        current_password and a resent password), so a limit on guessing covers both: the
+        login's per-user count, so a stolen token cannot guess past the login throttle."""
         scope = "user:" + user.username.casefold()
-        now = int(self._clock.now().timestamp())
-        retry_after = await self._throttle.attempt([scope], now)
+        retry_after = await self._throttle.attempt([scope], int(self._clock.now().timestamp()))
         if retry_after > 0:
             raise RateLimited(retry_after)
-        if not await self._hasher.verify(user.password_hash, command.current_password or ""):
-            raise WrongCurrentPassword()
+        if not await self._hasher.verify(user.password_hash, guess):
+            return False
         await self._throttle.succeeded(scope, [])
-        return await self._hasher.hash(command.password)
+        return True

@@ -92,25 +92,37 @@ class _Lenient(Schema):
         unknown = EXCLUDE
 
 
-class RegisterRequest(_Lenient):
-    username = Text(
+def username_field() -> Text:
+    return Text(
         required=True,
         validate=validate.Regexp(
             _USERNAME, error="must be 2-64 characters of letters, digits, '_', '.', '-'"
         ),
         metadata={"example": "new_user"},
     )
-    password = Text(
+
+
+def new_password_field() -> Text:
+    return Text(
         required=True,
         validate=validate.Length(min=8, max=128),
         metadata={"example": "new_password"},
     )
-    email = Text(
+
+
+def optional_email_field() -> Text:
+    return Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=254),
         metadata={"format": "email", "example": "user@example.com"},
     )
+
+
+class RegisterRequest(_Lenient):
+    username = username_field()
+    password = new_password_field()
+    email = optional_email_field()
     first_name = Text(
         load_default=None,
         allow_none=True,

@@ -17,7 +17,11 @@ from kv_api.application.users.commands import (
 from kv_api.application.users.delete_account import DeleteAccountHandler
 from kv_api.application.users.login import LoginHandler
 from kv_api.application.users.logout import LogoutHandler
-from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
+from kv_api.application.users.profile import (
+    GetProfileHandler,
+    ProfileUpdated,
+    UpdateProfileHandler,
+)
 from kv_api.application.users.register import RegisterUserHandler
 from kv_api.domain.users import User
 from kv_api.presentation.container import Container
@@ -118,17 +122,31 @@ async def get_me(
     return json_response(profile_body(user))
 
 
+async def update_profile(
+    request: web.Request,
+    handler: UpdateProfileHandler,
+    schema: Schema,
+    resent_password_is_no_change: bool = False,
+) -> ProfileUpdated:
+    """The update of both faces: `schema` says which fields this face takes."""
+    body = load_all_problems(schema, await read_json(request), handler.problems)
+    if not body.keys() - {"current_password"}:
+        names = ", ".join(name for name in schema.fields if name != "current_password")
+        raise BadRequest("nothing_to_update", f"send at least one of {names}")
+    command = UpdateProfile(
+        session=current_session(request),
+        fields=frozenset(body),
+        resent_password_is_no_change=resent_password_is_no_change,
+        **body,
+    )
+    return await handler(command)
+
+
 @inject
 async def update_me(
     request: web.Request, handler: UpdateProfileHandler = Provide[Container.update_profile]
 ) -> web.Response:
-    body = load_all_problems(_update, await read_json(request), handler.problems)
-    if not body.keys() - {"current_password"}:
-        raise BadRequest(
-            "nothing_to_update", "send at least one of email, first_name, last_name, password"
-        )
-    command = UpdateProfile(session=current_session(request), fields=frozenset(body), **body)
-    result = await handler(command)
+    result = await update_profile(request, handler, _update)
     response = profile_body(result.user)
     if result.token is not None:
         response.update(token_body(result.token))
