@@ -93,13 +93,16 @@ def during_idle(base: str, port: int) -> str:
 
 
 def _open(sock: socket.socket) -> bool:
+    """False once the server has closed it (after any answer it sent, such as a 408)."""
     sock.setblocking(False)
     try:
-        return sock.recv(65536, socket.MSG_PEEK) != b""
+        while sock.recv(65536):
+            pass
     except BlockingIOError:
         return True
     except OSError:
         return False
+    return False
 
 
 def wait_ready(base: str, timeout: float = 60.0) -> None:
