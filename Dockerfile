@@ -12,7 +12,7 @@ COPY migrations ./migrations
 # The extensions are optional for pip (a machine without a compiler still installs): here a
 # missing one fails the build instead of shipping an image without the fast path.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install . \
-    && /opt/venv/bin/python -c "import kv_api.infrastructure._batchcodec, kv_api.infrastructure._jsonbatch"
+    && /opt/venv/bin/python -c "import kv_api.infrastructure._jsonbatch"
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \

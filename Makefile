@@ -9,7 +9,7 @@ APT_UPDATED := /tmp/.kv-api-apt-updated
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint typecheck unit bench soak clean system-deps browser-deps deps
+.PHONY: run test test-fast lint typecheck unit bench soak clean system-deps browser-deps deps
 
 # Local convenience: seed 000's client logs in as admin/presale. Override or disable with
 # `make run KV_BOOTSTRAP_USER=` (empty) or your own name:password.
@@ -18,6 +18,10 @@ run: deps
 
 test: deps browser-deps lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The quick loop: every tier but the tests marked slow (crashes, outages, browser, workers).
+test-fast: deps lint typecheck
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: deps
 	$(BIN)/ruff check src tests bench
@@ -40,7 +44,7 @@ soak: deps
 deps: system-deps $(STAMP)
 
 # Debian packages: tarantool (the store), wrk (bench load generator), gcc and the Python
-# headers (the write path's C extension, src/infrastructure/_batchcodec.c).
+# headers (the write path's C extension, src/infrastructure/_jsonbatch.c).
 system-deps:
 	@missing=""; \
 	command -v tarantool >/dev/null || missing="$$missing tarantool"; \

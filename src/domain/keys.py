@@ -15,6 +15,9 @@ class WriteMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
+    """The one statement of the batch rules; the write body's C fast path is handed these
+    numbers (infrastructure/codec.py) and leaves anything that breaks them to these checks."""
+
     max_items: int = 10_000
     max_key_bytes: int = 1024
     max_value_bytes: int = 1024 * 1024

@@ -1,20 +1,24 @@
 /*
  * infrastructure._jsonbatch: the body of POST /api/write straight to MessagePack.
  *
- * transcode_write() reads the raw JSON body once and, for each member of its
- * "data" object, writes the MessagePack of the value into a scratch buffer; it
- * builds no Python object for the values, only the key str and one bytes object
- * per pair.  Its output is byte-identical to what the slow path makes:
+ * transcode_pairs() has one job: the "data" object of pairs in, keys and packed
+ * pairs out, checked against the limits it is given (BatchLimits, passed in by
+ * infrastructure/codec.py).  It reads the raw JSON body once and, for each member
+ * of "data", writes the MessagePack of the key and of the value into a scratch
+ * buffer; it builds no Python object for the values, only the key str and one
+ * bytes object per pair.  The body's other members (options such as "mode") are
+ * only checked as JSON and handed back as raw JSON for Python to read, so new
+ * options need no change here.  The output is byte-identical to the slow path:
  *
- *     data = orjson.loads(body)["data"]
- *     msgpack.Packer(autoreset=True, use_bin_type=True).pack(value)
+ *     data = json.loads(body)["data"]
+ *     msgspec.msgpack.encode(key) + msgspec.msgpack.encode(value)
  *
  * It never raises for bad data.  Whenever the body is anything but a clean,
  * valid, unambiguous case it returns None and the caller takes the slow path
- * (orjson, the schema and the checks), which gives the precise error or copes
+ * (the JSON parser, the schema and the checks), which gives the precise error or copes
  * with the odd case.  So every doubt below is settled by rejecting: duplicate
- * member names anywhere, lone surrogates, integers outside 64 bits (orjson would
- * make them floats), and so on.  Exceptions are kept for wrong argument types
+ * member names anywhere, lone surrogates, integers outside 64 bits (MessagePack
+ * cannot hold them), and so on.  Exceptions are kept for wrong argument types
  * and for MemoryError.
  *
  * The parser is iterative (an explicit stack, at most 1024 levels like orjson),
@@ -36,7 +40,7 @@
 
 /* Results of the internal functions. */
 #define TR_OK 0
-#define TR_REJECT 1 /* not a clean case: transcode_write returns None */
+#define TR_REJECT 1 /* not a clean case: transcode_pairs returns None */
 #define TR_ERROR -1 /* a Python exception is set (MemoryError) */
 
 /* orjson refuses a document nested more than 1024 containers deep. */
@@ -104,13 +108,13 @@ typedef struct {
     uint32_t hash;
 } Slot;
 
-/* Everything one transcode_write call uses; the arrays grow as needed (PyMem). */
+/* Everything one transcode_pairs call uses; the arrays grow as needed (PyMem). */
 typedef struct {
     const unsigned char *p;   /* the cursor */
     const unsigned char *end; /* the end of the body */
     /* msgpack of the value being transcoded */
     Buffer out;
-    /* unescaped names of the top object's and of "data"'s members, and "mode" */
+    /* unescaped names of the top object's and of "data"'s members */
     Buffer text;
     /* names of the members of every open object, innermost last */
     Name *names;
@@ -567,7 +571,7 @@ is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* msgpack of an int in [-2**63, 2**64 - 1], the encoding msgpack-python picks. */
+/* msgpack of an int in [-2**63, 2**64 - 1], the smallest encoding (as msgspec and msgpack-python pick). */
 static void
 put_int(Buffer *b, int negative, uint64_t magnitude)
 {
@@ -979,9 +983,9 @@ member: /* a member name, then its value, of the object frames[depth - 1] */
 
 typedef struct {
     Py_ssize_t max_items, max_key_bytes, max_value_bytes, max_depth;
-    PyObject *keys;   /* list of str */
-    PyObject *values; /* list of bytes */
-    PyObject *mode;   /* str, or NULL when there is no "mode" member */
+    PyObject *keys;  /* list of str */
+    PyObject *pairs; /* list of bytes: msgpack of the key, then of its value */
+    Buffer rest;     /* the other top-level members, as a JSON object ("" if none) */
 } Request;
 
 /* Read a member name at the cursor (after white space) into P->text, and the ':'. */
@@ -1055,8 +1059,15 @@ read_data(Parser *P, Request *R)
         if (size == 0 || size > R->max_key_bytes || ++count > R->max_items) {
             return TR_REJECT;
         }
+        /* The key's msgpack, then the value's (the limit counts the value only). */
         P->out.len = 0;
-        rc = transcode_value(P, max_level, 0, R->max_value_bytes);
+        if (reserve(&P->out, 5 + size) < 0) {
+            return TR_ERROR;
+        }
+        put_header(&P->out, size, 0xa0, 31, 0xd9, 0xda, 0xdb);
+        memcpy(P->out.data + P->out.len, P->text.data + off, (size_t)size);
+        P->out.len += size;
+        rc = transcode_value(P, max_level, P->out.len, R->max_value_bytes);
         if (rc == TR_OK) {
             rc = apply_fixups(P);
         }
@@ -1067,8 +1078,8 @@ read_data(Parser *P, Request *R)
          * for MemoryError. */
         if (append_new(R->keys, PyUnicode_DecodeUTF8((const char *)P->text.data + off, size,
                                                      NULL)) < 0 ||
-            append_new(R->values, PyBytes_FromStringAndSize((const char *)P->out.data,
-                                                            P->out.len)) < 0) {
+            append_new(R->pairs, PyBytes_FromStringAndSize((const char *)P->out.data,
+                                                           P->out.len)) < 0) {
             return TR_ERROR;
         }
         more = more_members(P);
@@ -1087,7 +1098,20 @@ is_name(const Parser *P, Py_ssize_t off, Py_ssize_t size, const char *name)
     return (size_t)size == strlen(name) && memcmp(P->text.data + off, name, (size_t)size) == 0;
 }
 
-/* The whole body: one object with "data", maybe "mode", and members ignored. */
+/* Copy the member [start, end) of the top object into R->rest, a JSON object of its own. */
+static int
+keep_member(Request *R, const unsigned char *start, const unsigned char *end)
+{
+    if (reserve(&R->rest, 2 + (end - start)) < 0) {
+        return TR_ERROR;
+    }
+    put1(&R->rest, R->rest.len ? ',' : '{');
+    memcpy(R->rest.data + R->rest.len, start, (size_t)(end - start));
+    R->rest.len += end - start;
+    return TR_OK;
+}
+
+/* The whole body: one object with "data"; its other members are copied to R->rest. */
 static int
 read_document(Parser *P, Request *R)
 {
@@ -1099,9 +1123,10 @@ read_document(Parser *P, Request *R)
         return TR_REJECT; /* no "data" */
     }
     int seen_data = 0, rc, more;
-    Py_ssize_t mode_off = 0, mode_size = -1;
     do {
         Py_ssize_t off, size;
+        skip_ws(P);
+        const unsigned char *start = P->p;
         rc = read_name(P, &off, &size);
         if (rc != TR_OK) {
             return rc;
@@ -1114,20 +1139,17 @@ read_document(Parser *P, Request *R)
             seen_data = 1;
             rc = read_data(P, R);
         }
-        else if (is_name(P, off, size, "mode")) {
-            if (mode_size >= 0 || !next_is(P, '"')) {
-                return TR_REJECT;
-            }
-            rc = read_string(P, &P->text, 0, &mode_off, &mode_size, 0, PY_SSIZE_T_MAX);
-        }
         else {
-            /* Ignored, but it must be valid JSON: transcode it and drop the result.
+            /* Checked as JSON by transcoding it (the result is dropped), then copied.
              * The member is at document level 2. */
             P->out.len = 0;
             rc = transcode_value(P, DOC_DEPTH_LIMIT - 1, 0, PY_SSIZE_T_MAX);
             P->out.len = 0;
             P->n_fixups = 0;
             P->extra = 0;
+            if (rc == TR_OK) {
+                rc = keep_member(R, start, P->p);
+            }
         }
         if (rc != TR_OK) {
             return rc;
@@ -1145,39 +1167,40 @@ read_document(Parser *P, Request *R)
     if (P->p != P->end || !seen_data) {
         return TR_REJECT;
     }
-    if (mode_size >= 0) {
-        R->mode = PyUnicode_DecodeUTF8((const char *)P->text.data + mode_off, mode_size, NULL);
-        if (R->mode == NULL) {
-            return TR_ERROR;
-        }
+    if (R->rest.len && reserve(&R->rest, 1) < 0) {
+        return TR_ERROR;
+    }
+    if (R->rest.len) {
+        put1(&R->rest, '}');
     }
     return TR_OK;
 }
 
-PyDoc_STRVAR(transcode_write_doc,
-"transcode_write(body, max_items, max_key_bytes, max_value_bytes, max_depth)\n"
+PyDoc_STRVAR(transcode_pairs_doc,
+"transcode_pairs(body, max_items, max_key_bytes, max_value_bytes, max_depth)\n"
 "--\n"
 "\n"
-"Turn the JSON body of a batch write (a bytes-like object holding\n"
-"{\"data\": {key: value, ...}, \"mode\": str} and maybe other members, which are\n"
-"ignored) straight into (keys, values, mode): the keys of \"data\" in order as\n"
-"str, the msgpack of each value as bytes, byte-identical to msgpack-python's\n"
-"Packer(use_bin_type=True) over orjson.loads, and \"mode\" or None.\n"
+"Turn the JSON body of a batch write (a bytes-like object holding one object\n"
+"with a \"data\" object of pairs) into (keys, pairs, rest): the keys of\n"
+"\"data\" in order as str; for each, one bytes object with the msgpack of the\n"
+"key followed by the msgpack of its value, byte-identical to msgspec.msgpack\n"
+"over the parsed JSON; and the body's other members as the bytes of a JSON\n"
+"object, or None when there are none.\n"
 "\n"
 "Returns None for anything but a clean case: invalid JSON (RFC 8259, strict\n"
 "UTF-8), duplicate member names in any object, lone surrogate escapes, no\n"
 "\"data\" object or an empty one, more than max_items keys, an empty key or one\n"
-"over max_key_bytes of UTF-8, a \"mode\" that is not a string, values nested\n"
-"over max_depth levels or any nesting past 1024, integers outside\n"
-"[-2**63, 2**64 - 1], infinite floats, a packed value over max_value_bytes.");
+"over max_key_bytes of UTF-8, values nested over max_depth levels or any\n"
+"nesting past 1024, integers outside [-2**63, 2**64 - 1], infinite floats, a\n"
+"packed value over max_value_bytes.");
 
 static PyObject *
-transcode_write(PyObject *module, PyObject *args)
+transcode_pairs(PyObject *module, PyObject *args)
 {
     (void)module;
     PyObject *body;
     Request R = {0};
-    if (!PyArg_ParseTuple(args, "Onnnn:transcode_write", &body, &R.max_items,
+    if (!PyArg_ParseTuple(args, "Onnnn:transcode_pairs", &body, &R.max_items,
                           &R.max_key_bytes, &R.max_value_bytes, &R.max_depth)) {
         return NULL;
     }
@@ -1186,9 +1209,9 @@ transcode_write(PyObject *module, PyObject *args)
         return NULL;
     }
     R.keys = PyList_New(0);
-    R.values = PyList_New(0);
+    R.pairs = PyList_New(0);
     int rc;
-    if (R.keys == NULL || R.values == NULL) {
+    if (R.keys == NULL || R.pairs == NULL) {
         rc = TR_ERROR;
     }
     else if (view.len == 0) {
@@ -1208,23 +1231,26 @@ transcode_write(PyObject *module, PyObject *args)
         parser_free(&P);
     }
     PyBuffer_Release(&view);
+    PyObject *rest = NULL;
+    if (rc == TR_OK) {
+        rest = R.rest.len ? PyBytes_FromStringAndSize((const char *)R.rest.data, R.rest.len)
+                          : Py_NewRef(Py_None);
+        rc = rest == NULL ? TR_ERROR : TR_OK;
+    }
+    PyMem_Free(R.rest.data);
     if (rc != TR_OK) {
         Py_XDECREF(R.keys);
-        Py_XDECREF(R.values);
-        Py_XDECREF(R.mode);
+        Py_XDECREF(R.pairs);
         if (rc == TR_ERROR) {
             return NULL;
         }
         Py_RETURN_NONE;
     }
-    if (R.mode == NULL) {
-        R.mode = Py_NewRef(Py_None);
-    }
-    return Py_BuildValue("(NNN)", R.keys, R.values, R.mode);
+    return Py_BuildValue("(NNN)", R.keys, R.pairs, rest);
 }
 
 static PyMethodDef jsonbatch_methods[] = {
-    {"transcode_write", transcode_write, METH_VARARGS, transcode_write_doc},
+    {"transcode_pairs", transcode_pairs, METH_VARARGS, transcode_pairs_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1234,7 +1260,7 @@ PyDoc_STRVAR(module_doc,
 
 static struct PyModuleDef jsonbatch_module = {
     PyModuleDef_HEAD_INIT,
-    "infrastructure._jsonbatch",
+    "kv_api.infrastructure._jsonbatch",
     module_doc,
     0,
     jsonbatch_methods,

@@ -1,6 +1,6 @@
 /*
- * A growable byte buffer and MessagePack header writers, shared by _batchcodec.c and
- * _jsonbatch.c (each includes it once; everything here is static).
+ * A growable byte buffer and the MessagePack writers of _jsonbatch.c (everything here is
+ * static).
  * Needs Python.h (PyMem_Realloc, PyErr_NoMemory, Py_ssize_t) and stdint.h first.
  */
 #ifndef KV_MSGPACK_BUFFER_H

@@ -1,14 +1,8 @@
 import os
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
-
-T = TypeVar("T")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 class StartupError(Exception):
@@ -16,7 +10,7 @@ class StartupError(Exception):
 
 
 class SettingsError(StartupError):
-    """One bad variable; the message is a single line that names it."""
+    """Bad configuration; the message is a single line that names every bad variable."""
 
 
 @dataclass(frozen=True)
@@ -25,15 +19,17 @@ class TarantoolAddress:
     port: int
 
     @classmethod
-    def parse(cls, uri: str, variable: str) -> "TarantoolAddress":
+    def parse(cls, uri: str) -> "TarantoolAddress":
+        """`host:port` or `tcp://[user:password@]host:port`; the ValueError says what is wrong
+        without repeating the URI, which may carry a password."""
         text = uri if "://" in uri else "tcp://" + uri
         try:
             parts = urlsplit(text)
             port = parts.port
         except ValueError as exc:
-            raise SettingsError(f"{variable}={uri!r}: not a host:port address ({exc})") from exc
+            raise ValueError(f"not a host:port address ({exc})") from None
         if not parts.hostname or port is None:
-            raise SettingsError(f"{variable}={uri!r}: expected host:port, e.g. 127.0.0.1:3301")
+            raise ValueError("expected host:port, e.g. 127.0.0.1:3301")
         return cls(parts.hostname, port)
 
 
@@ -98,62 +94,3 @@ class Settings:
 def _default_migrations_dir() -> Path:
     """The migrations installed with the package (kv_api.migrations), in a checkout or a wheel."""
     return Path(str(resources.files("kv_api.migrations")))
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def raw(self, name: str) -> str | None:
-        value = self._env.get(name)
-        return value if value is None else value.strip()
-
-    def get(
-        self, name: str, default: T, parse: Callable[[str], T], hint: str, secret: bool = False
-    ) -> T:
-        value = self.raw(name)
-        if value is None or value == "":
-            return default
-        try:
-            return parse(value)
-        except (ValueError, SettingsError) as exc:
-            detail = f" ({exc})" if isinstance(exc, SettingsError) else ""
-            shown = "<hidden>" if secret else repr(value)
-            raise SettingsError(f"{name}={shown}: {hint}{detail}") from None
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        def parse(text: str) -> int:
-            number = int(text)
-            if not low <= number <= high:
-                raise ValueError
-            return number
-
-        return self.get(name, default, parse, f"expected a whole number from {low} to {high}")
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        def parse(text: str) -> float:
-            number = float(text)
-            if not low <= number <= high:
-                raise ValueError
-            return number
-
-        return self.get(name, default, parse, f"expected a number from {low} to {high}")
-
-    def boolean(self, name: str, default: bool) -> bool:
-        def parse(text: str) -> bool:
-            if text.lower() in _TRUE:
-                return True
-            if text.lower() in _FALSE:
-                return False
-            raise ValueError
-
-        return self.get(name, default, parse, "expected true or false")
-
-    def choice(self, name: str, default: str, options: set[str], upper: bool = False) -> str:
-        def parse(text: str) -> str:
-            value = text.upper() if upper else text.lower()
-            if value not in options:
-                raise ValueError
-            return value
-
-        return self.get(name, default, parse, "expected one of " + ", ".join(sorted(options)))

@@ -1,111 +1,143 @@
 import os
+import re
 from collections.abc import Mapping
-from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from kv_api.infrastructure.settings import Settings, SettingsError, TarantoolAddress, _Reader
+from environs import Env, EnvValidationError
+
+from kv_api.infrastructure import settings_fields as kinds
+from kv_api.infrastructure.settings import Settings, SettingsError
+
+LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+SECRETS = {"KV_JWT_SECRET", "KV_BOOTSTRAP_USER", "KV_TARANTOOL_PASSWORD"}
+JWT_SECRET = kinds.at_least_bytes(32, "the JWT secret")
+URIS = {"KV_TARANTOOL_URI", "KV_TARANTOOL_REPLICA_URIS"}
 
 
-def _bootstrap(text: str) -> tuple[str, str]:
-    name, sep, password = text.partition(":")
-    if not sep or not name or not password:
-        raise ValueError
-    return name, password
+class _Environment(Env):
+    """environs over a given mapping (os.environ by default): values are stripped, blank means
+    unset, and every bad variable is collected before one error is raised (seal)."""
+
+    def __init__(self, source: Mapping[str, str]) -> None:
+        super().__init__(eager=False)
+        self._source = source
+        for name, field in kinds.FIELDS.items():
+            self.add_parser_from_field(name, field)
+
+    # environs reads os.environ here; a given mapping keeps tests and callers hermetic.
+    def _get_value(self, env_key: str, default: Any) -> Any:
+        return self.raw(env_key) or default
+
+    def raw(self, name: str) -> str:
+        return self._source.get(name, "").strip()
 
 
-def _secret(text: str) -> str:
-    if len(text.encode()) < 32:
-        raise SettingsError("the JWT secret must be at least 32 bytes")
-    return text
+def _shown(name: str, value: str) -> str:
+    """The value as an error shows it: a secret never, a URI without its user:password."""
+    if name in SECRETS:
+        return "<hidden>"
+    if name in URIS:
+        value = ",".join(
+            re.sub(r"^.*@", "<hidden>@", part, flags=re.S) for part in value.split(",")
+        )
+    return repr(value)
 
 
-def _replicas(text: str) -> tuple[TarantoolAddress, ...]:
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    return tuple(TarantoolAddress.parse(p, "KV_TARANTOOL_REPLICA_URIS") for p in parts)
-
-
-def _uri_part(uri: str | None, part: str) -> str | None:
+def _uri_part(uri: str, part: str) -> str | None:
     """`user:password@host:port` also works; the separate variables win."""
-    if not uri or "@" not in uri:
+    if "@" not in uri:
         return None
-    parts = urlsplit(uri if "://" in uri else "tcp://" + uri)
-    value = getattr(parts, part)
+    value = getattr(urlsplit(uri if "://" in uri else "tcp://" + uri), part)
     return unquote(value) if value else None
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    read = _Reader(os.environ if env is None else env)
-    uri = read.raw("KV_TARANTOOL_URI")
-    defaults = Settings()
-    return Settings(
-        host=read.raw("KV_HOST") or defaults.host,
-        port=read.integer("KV_PORT", defaults.port, 0, 65535),
-        data_dir=Path(read.raw("KV_DATA_DIR") or defaults.data_dir),
-        tarantool=TarantoolAddress.parse(uri, "KV_TARANTOOL_URI") if uri else None,
-        tarantool_user=read.raw("KV_TARANTOOL_USER") or _uri_part(uri, "username"),
-        tarantool_password=read.raw("KV_TARANTOOL_PASSWORD") or _uri_part(uri, "password"),
-        replicas=read.get(
-            "KV_TARANTOOL_REPLICA_URIS", (), _replicas, "expected host:port[,host:port...]"
+def _read(env: Any, d: Settings) -> dict[str, Any]:
+    return {
+        "host": env.str("KV_HOST", d.host),
+        "port": env.whole("KV_PORT", d.port, low=0, high=65535),
+        "data_dir": env.path("KV_DATA_DIR", d.data_dir),
+        "tarantool": env.address("KV_TARANTOOL_URI", None),
+        "tarantool_user": env.str("KV_TARANTOOL_USER", None),
+        "tarantool_password": env.str("KV_TARANTOOL_PASSWORD", None),
+        "replicas": env.addresses("KV_TARANTOOL_REPLICA_URIS", ()),
+        "read_from_replicas": env.flag("KV_READ_FROM_REPLICAS", d.read_from_replicas),
+        "jwt_secret": env.str("KV_JWT_SECRET", None, validate=JWT_SECRET),
+        "token_ttl": env.whole("KV_TOKEN_TTL", d.token_ttl, low=10, high=30 * 24 * 3600),
+        "bootstrap_user": env.login("KV_BOOTSTRAP_USER", None),
+        "log_level": env.choice("KV_LOG_LEVEL", d.log_level, options=LOG_LEVELS, upper=True),
+        "log_format": env.choice("KV_LOG_FORMAT", d.log_format, options={"json", "text"}),
+        "access_log": env.flag("KV_ACCESS_LOG", d.access_log),
+        "password_composition": env.flag("KV_PASSWORD_COMPOSITION", d.password_composition),
+        "argon2_memory_kib": env.whole(
+            "KV_ARGON2_MEMORY_KIB", d.argon2_memory_kib, low=8, high=4 * 1024 * 1024
         ),
-        read_from_replicas=read.boolean("KV_READ_FROM_REPLICAS", False),
-        jwt_secret=read.get("KV_JWT_SECRET", None, _secret, "too short", secret=True),
-        token_ttl=read.integer("KV_TOKEN_TTL", defaults.token_ttl, 10, 30 * 24 * 3600),
-        bootstrap_user=read.get(
-            "KV_BOOTSTRAP_USER", None, _bootstrap, "expected name:password", secret=True
+        "argon2_time_cost": env.whole("KV_ARGON2_TIME_COST", d.argon2_time_cost, low=1, high=100),
+        "argon2_parallelism": env.whole(
+            "KV_ARGON2_PARALLELISM", d.argon2_parallelism, low=1, high=64
         ),
-        log_level=read.choice(
-            "KV_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, upper=True
+        "hash_workers": env.whole("KV_HASH_WORKERS", d.hash_workers, low=1, high=64),
+        "login_max_failures": env.whole(
+            "KV_LOGIN_MAX_FAILURES", d.login_max_failures, low=1, high=1_000_000
         ),
-        log_format=read.choice("KV_LOG_FORMAT", "json", {"json", "text"}),
-        access_log=read.boolean("KV_ACCESS_LOG", defaults.access_log),
-        password_composition=read.boolean("KV_PASSWORD_COMPOSITION", False),
-        argon2_memory_kib=read.integer(
-            "KV_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib, 8, 4 * 1024 * 1024
+        "login_window": env.whole("KV_LOGIN_WINDOW", d.login_window, low=1, high=7 * 24 * 3600),
+        "max_items": env.whole("KV_MAX_ITEMS", d.max_items, low=1, high=1_000_000),
+        "max_value_bytes": env.whole(
+            "KV_MAX_VALUE_BYTES", d.max_value_bytes, low=16, high=512 * 1024 * 1024
         ),
-        argon2_time_cost=read.integer("KV_ARGON2_TIME_COST", defaults.argon2_time_cost, 1, 100),
-        argon2_parallelism=read.integer(
-            "KV_ARGON2_PARALLELISM", defaults.argon2_parallelism, 1, 64
+        "max_body_bytes": env.whole("KV_MAX_BODY_BYTES", d.max_body_bytes, low=1024, high=2**31),
+        "max_depth": env.whole("KV_MAX_DEPTH", d.max_depth, low=1, high=500),
+        "connect_timeout": env.number(
+            "KV_TARANTOOL_CONNECT_TIMEOUT", d.connect_timeout, low=0.1, high=600
         ),
-        hash_workers=read.integer("KV_HASH_WORKERS", defaults.hash_workers, 1, 64),
-        login_max_failures=read.integer(
-            "KV_LOGIN_MAX_FAILURES", defaults.login_max_failures, 1, 1_000_000
+        "request_timeout": env.number(
+            "KV_TARANTOOL_REQUEST_TIMEOUT", d.request_timeout, low=0.1, high=600
         ),
-        login_window=read.integer("KV_LOGIN_WINDOW", defaults.login_window, 1, 7 * 24 * 3600),
-        max_items=read.integer("KV_MAX_ITEMS", defaults.max_items, 1, 1_000_000),
-        max_value_bytes=read.integer(
-            "KV_MAX_VALUE_BYTES", defaults.max_value_bytes, 16, 512 * 1024 * 1024
+        "shutdown_timeout": env.number("KV_SHUTDOWN_TIMEOUT", d.shutdown_timeout, low=0, high=3600),
+        "wal_mode": env.choice("KV_WAL_MODE", d.wal_mode, options={"write", "fsync"}),
+        "tarantool_memory_mb": env.whole(
+            "KV_TARANTOOL_MEMORY_MB", d.tarantool_memory_mb, low=64, high=1024 * 1024
         ),
-        max_body_bytes=read.integer("KV_MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 2**31),
-        max_depth=read.integer("KV_MAX_DEPTH", defaults.max_depth, 1, 500),
-        connect_timeout=read.number(
-            "KV_TARANTOOL_CONNECT_TIMEOUT", defaults.connect_timeout, 0.1, 600
-        ),
-        request_timeout=read.number(
-            "KV_TARANTOOL_REQUEST_TIMEOUT", defaults.request_timeout, 0.1, 600
-        ),
-        shutdown_timeout=read.number("KV_SHUTDOWN_TIMEOUT", defaults.shutdown_timeout, 0, 3600),
-        wal_mode=read.choice("KV_WAL_MODE", "write", {"write", "fsync"}),
-        tarantool_memory_mb=read.integer(
-            "KV_TARANTOOL_MEMORY_MB", defaults.tarantool_memory_mb, 64, 1024 * 1024
-        ),
-        tarantool_binary=read.raw("KV_TARANTOOL_BINARY") or defaults.tarantool_binary,
-        migrations_dir=Path(read.raw("KV_MIGRATIONS_DIR") or defaults.migrations_dir),
+        "tarantool_binary": env.str("KV_TARANTOOL_BINARY", d.tarantool_binary),
+        "migrations_dir": env.path("KV_MIGRATIONS_DIR", d.migrations_dir),
         # Limits of the HTTP edge against hostile or broken clients (docs/security-limits.md)
-        header_timeout=read.number("KV_HEADER_TIMEOUT", defaults.header_timeout, 0.1, 3600),
-        body_timeout=read.number("KV_BODY_TIMEOUT", defaults.body_timeout, 0.1, 3600),
-        keepalive_timeout=read.number(
-            "KV_KEEPALIVE_TIMEOUT", defaults.keepalive_timeout, 0.1, 3600
+        "header_timeout": env.number("KV_HEADER_TIMEOUT", d.header_timeout, low=0.1, high=3600),
+        "body_timeout": env.number("KV_BODY_TIMEOUT", d.body_timeout, low=0.1, high=3600),
+        "keepalive_timeout": env.number(
+            "KV_KEEPALIVE_TIMEOUT", d.keepalive_timeout, low=0.1, high=3600
         ),
-        max_connections=read.integer("KV_MAX_CONNECTIONS", defaults.max_connections, 1, 1_000_000),
-        max_header_bytes=read.integer(
-            "KV_MAX_HEADER_BYTES", defaults.max_header_bytes, 1024, 1024 * 1024
+        "max_connections": env.whole(
+            "KV_MAX_CONNECTIONS", d.max_connections, low=1, high=1_000_000
         ),
-        max_response_bytes=read.integer(
-            "KV_MAX_RESPONSE_BYTES", defaults.max_response_bytes, 1024, 2**31
+        "max_header_bytes": env.whole(
+            "KV_MAX_HEADER_BYTES", d.max_header_bytes, low=1024, high=1024 * 1024
         ),
-        register_max_per_window=read.integer(
-            "KV_REGISTER_MAX", defaults.register_max_per_window, 1, 1_000_000_000
+        "max_response_bytes": env.whole(
+            "KV_MAX_RESPONSE_BYTES", d.max_response_bytes, low=1024, high=2**31
         ),
-        register_window=read.integer("KV_REGISTER_WINDOW", defaults.register_window, 1, 86400),
-        max_hash_queue=read.integer("KV_MAX_HASH_QUEUE", defaults.max_hash_queue, 1, 1_000_000),
-    )
+        "register_max_per_window": env.whole(
+            "KV_REGISTER_MAX", d.register_max_per_window, low=1, high=1_000_000_000
+        ),
+        "register_window": env.whole("KV_REGISTER_WINDOW", d.register_window, low=1, high=86400),
+        "max_hash_queue": env.whole("KV_MAX_HASH_QUEUE", d.max_hash_queue, low=1, high=1_000_000),
+    }
+
+
+def load_settings(source: Mapping[str, str] | None = None) -> Settings:
+    env = _Environment(os.environ if source is None else source)
+    values = _read(env, Settings())
+    try:
+        env.seal()
+    except EnvValidationError as exc:
+        problems = exc.error_messages
+        assert isinstance(problems, Mapping), "seal() reports a mapping of variable -> messages"
+        raise SettingsError(
+            "; ".join(
+                f"{name}={_shown(name, env.raw(name))}: {', '.join(messages)}"
+                for name, messages in problems.items()
+            )
+        ) from None
+    uri = env.raw("KV_TARANTOOL_URI")
+    values["tarantool_user"] = values["tarantool_user"] or _uri_part(uri, "username")
+    values["tarantool_password"] = values["tarantool_password"] or _uri_part(uri, "password")
+    return Settings(**values)

@@ -20,7 +20,7 @@ from kv_api.application.users.register import RegisterUserHandler
 from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import PasswordPolicy
 from kv_api.infrastructure.clock import SystemClock
-from kv_api.infrastructure.codec import MsgpackValueEncoder, WriteBodyDecoder
+from kv_api.infrastructure.codec import WriteBodyDecoder
 from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
 from kv_api.infrastructure.security.verifier import JwtTokenVerifier
@@ -79,7 +79,6 @@ class Container(containers.DeclarativeContainer):
         PasswordPolicy, require_composition=settings.provided.password_composition
     )
     clock = providers.Singleton(SystemClock)
-    encoder = providers.Singleton(MsgpackValueEncoder)
     write_body = providers.Singleton(WriteBodyDecoder, limits)
     hasher = providers.Resource(_hasher_resource, settings)
     tokens = providers.Singleton(
@@ -102,6 +101,7 @@ class Container(containers.DeclarativeContainer):
             storage.provided.primary,
             storage.provided.replicas,
             settings.provided.max_body_bytes,
+            limits,
         ),
         metrics,
     )
@@ -129,7 +129,7 @@ class Container(containers.DeclarativeContainer):
     )
     delete_account = providers.Singleton(DeleteAccountHandler, users)
 
-    write_batch = providers.Singleton(WriteBatchHandler, kv, encoder, limits)
+    write_batch = providers.Singleton(WriteBatchHandler, kv, limits)
     read_batch = providers.Singleton(ReadBatchHandler, kv, limits)
     delete_batch = providers.Singleton(DeleteBatchHandler, kv, limits)
     list_keys = providers.Singleton(ListKeysHandler, kv, limits)

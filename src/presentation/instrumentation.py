@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from aiohttp import web
 
 from kv_api.application.errors import InvalidCredentials, RateLimited
-from kv_api.application.ports import IssuedToken, KeyPage, KeyValueRepository, Session, WriteOutcome
+from kv_api.application.ports import (
+    IssuedToken,
+    KeyPage,
+    KeyValueRepository,
+    Session,
+    WriteItems,
+    WriteOutcome,
+)
 from kv_api.application.users.commands import Login
 from kv_api.application.users.login import LoginHandler
 from kv_api.domain.keys import JsonValue, WriteMode
@@ -24,32 +31,27 @@ class ObservedKeyValueRepository:
         self._inner = inner
         self._metrics = metrics
 
-    async def write(
-        self, session: Session, items: Sequence[tuple[str, bytes]], mode: WriteMode
-    ) -> WriteOutcome | None:
+    async def write(self, session: Session, items: WriteItems, mode: WriteMode) -> WriteOutcome:
         outcome = await self._inner.write(session, items, mode)
-        if outcome is not None:
-            self._metrics.write_batch.observe(len(items))
-            self._metrics.keys_written.inc(outcome.written)
+        self._metrics.write_batch.observe(len(items))
+        self._metrics.keys_written.inc(outcome.written)
         return outcome
 
-    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue] | None:
+    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]:
         found = await self._inner.read(session, keys)
-        if found is not None:
-            self._metrics.read_batch.observe(len(keys))
-            self._metrics.keys_read.inc(len(found))
+        self._metrics.read_batch.observe(len(keys))
+        self._metrics.keys_read.inc(len(found))
         return found
 
-    async def delete(self, session: Session, keys: Sequence[str]) -> int | None:
+    async def delete(self, session: Session, keys: Sequence[str]) -> int:
         deleted = await self._inner.delete(session, keys)
-        if deleted is not None:
-            self._metrics.delete_batch.observe(len(keys))
-            self._metrics.keys_deleted.inc(deleted)
+        self._metrics.delete_batch.observe(len(keys))
+        self._metrics.keys_deleted.inc(deleted)
         return deleted
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int
-    ) -> KeyPage | None:
+    ) -> KeyPage:
         return await self._inner.list_keys(session, prefix, after, limit)
 
 

@@ -1,12 +1,11 @@
 """The OpenAPI 3 document, generated once at start-up from the marshmallow schemas that validate
 requests (presentation/http/schemas.py) plus the response schemas next to them."""
 
-from typing import Any
+from typing import Any, Protocol
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.http.schemas import JSON_VALUE_SCHEMA
 from kv_api.presentation.openapi_operations import OPERATIONS, SCHEMA_RULES, Operation
 from kv_api.presentation.openapi_responses import (
@@ -42,7 +41,22 @@ tokens live {token_ttl} seconds.
 """
 
 
-def build_openapi(settings: Settings) -> dict[str, Any]:
+class DocumentedLimits(Protocol):
+    """The settings the document states (the app factory passes its Settings)."""
+
+    @property
+    def max_items(self) -> int: ...
+    @property
+    def max_value_bytes(self) -> int: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+    @property
+    def max_depth(self) -> int: ...
+    @property
+    def token_ttl(self) -> int: ...
+
+
+def build_openapi(settings: DocumentedLimits) -> dict[str, Any]:
     spec = APISpec(
         title="KV API",
         version="1.0.0",
@@ -71,7 +85,7 @@ def build_openapi(settings: Settings) -> dict[str, Any]:
     return document
 
 
-def _describe(settings: Settings) -> str:
+def _describe(settings: DocumentedLimits) -> str:
     return _DESCRIPTION.format(
         max_items=settings.max_items,
         max_value_bytes=settings.max_value_bytes,

@@ -22,6 +22,9 @@ from kv_api.infrastructure.settings import Settings
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.support.tarantool import TarantoolProcess
 
+# Slow: runs the benchmark's tools (wrk, the driver) against a live server.
+pytestmark = pytest.mark.slow
+
 BATCHES = batches(dataset(40))
 
 

@@ -27,10 +27,13 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 30_000
 PASSWORD = "browser-password-1"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason="needs Debian's chromium (make browser-deps); required when CI is set",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="needs Debian's chromium (make browser-deps); required when CI is set",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

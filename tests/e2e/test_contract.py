@@ -16,6 +16,9 @@ from kv_api.presentation.routes.kv import encode_cursor
 from tests.conftest import unique_name
 from tests.support.server import ApiProcess
 
+# Slow: fuzzes every operation of the live server.
+pytestmark = pytest.mark.slow
+
 # OpenAPI 3.0 cannot spell "Unicode letters and combining marks": the document names the
 # format and describes it; this strategy is the same rule for generating valid names.
 _LETTER = st.characters(categories=["L"])

@@ -3,7 +3,12 @@
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.support.server import ApiProcess, pid_alive
+
+# Slow: starts the server with its own Tarantool as processes.
+pytestmark = pytest.mark.slow
 
 
 def test_embedded_mode_serves_keeps_data_and_stops_its_tarantool(tmp_path: Path) -> None:

@@ -4,9 +4,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.observability import Samples, parse_metrics, value
 from tests.support.server import ApiProcess
 from tests.support.tarantool import TarantoolProcess
+
+# Slow: starts several worker processes.
+pytestmark = pytest.mark.slow
 
 HEALTH_CHECKS = 20
 SCRAPES = 4

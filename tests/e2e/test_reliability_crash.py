@@ -7,11 +7,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.conftest import unique_name
 from tests.support.batches import BatchWriter, find_batch_problems, register
 from tests.support.server import ApiProcess
 from tests.support.tarantool import TarantoolProcess
+
+# Slow: kills Tarantool with SIGKILL mid-load and restarts it.
+pytestmark = pytest.mark.slow
 
 PASSWORD = "correct-horse-9"
 Crash = Callable[[BatchWriter], Awaitable[None]]

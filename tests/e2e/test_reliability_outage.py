@@ -6,12 +6,17 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kv_api.presentation.app import create_app
 from tests.conftest import settings_for, unique_name
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.support.batches import problem_in_503
 from tests.support.server import ApiProcess
 from tests.support.tarantool import TarantoolProcess
+
+# Slow: stops, hangs and restarts Tarantool under the API.
+pytestmark = pytest.mark.slow
 
 REQUEST_TIMEOUT = 1.0
 CLIENT_TIMEOUT = REQUEST_TIMEOUT + 4.0  # generous for 2 shared cores, still far from a hang

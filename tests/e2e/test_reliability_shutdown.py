@@ -8,7 +8,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.support.server import ApiProcess, pid_alive
+
+# Slow: signals whole server processes and waits for them to stop.
+pytestmark = pytest.mark.slow
 
 PAIRS = 10_000
 

@@ -1,20 +1,33 @@
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from kv_api.application.ports import NewUser, Session
-from kv_api.domain.users import Profile
+from kv_api.application.ports import (
+    KeyValueRepository,
+    LoginThrottle,
+    NewUser,
+    Session,
+    TokenRevocations,
+    UserRepository,
+)
+from kv_api.domain.users import Profile, User
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
+from kv_api.infrastructure.tarantool.sessions import (
+    TarantoolLoginThrottle,
+    TarantoolTokenRevocations,
+)
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
 from tests.support.tarantool import TarantoolProcess
+from tests.unit.fakes import FakeLoginThrottle, FakeWorld
 
 MIGRATIONS = Settings().migrations_dir
 MakeClient = Callable[[TarantoolProcess], Awaitable[TarantoolClient]]
@@ -79,3 +92,43 @@ def make_session(client: TarantoolClient) -> MakeSession:
 @pytest.fixture
 async def session(make_session: MakeSession) -> Session:
     return await make_session()
+
+
+@dataclass
+class Backend:
+    """The repository ports of one implementation: the in-memory fakes or the adapters."""
+
+    kv: KeyValueRepository
+    users: UserRepository
+    revocations: TokenRevocations
+    throttle: LoginThrottle
+
+    async def new_user(self, name: str | None = None) -> tuple[User, Session]:
+        name = name or unique_name()
+        new = NewUser(name, name.casefold(), "not-a-real-hash", Profile(), datetime.now(UTC))
+        user = await self.users.add(new)
+        assert user is not None
+        return user, self.session_of(user)
+
+    @staticmethod
+    def session_of(user: User) -> Session:
+        expires = int(time.time()) + 600
+        return Session(user.id, user.token_version, uuid.uuid4().hex, expires)
+
+
+THROTTLE = (3, 900)  # max failures, window in seconds
+
+
+@pytest.fixture(params=["fake", "tarantool"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Each contract test runs against both, so a fake cannot drift from Tarantool."""
+    if request.param == "fake":
+        world = FakeWorld(throttle=FakeLoginThrottle(*THROTTLE))
+        return Backend(world.kv, world.users, world.revocations, world.throttle)
+    client: TarantoolClient = request.getfixturevalue("client")
+    return Backend(
+        TarantoolKeyValueRepository(client),
+        TarantoolUserRepository(client),
+        TarantoolTokenRevocations(client),
+        TarantoolLoginThrottle(client, *THROTTLE),
+    )

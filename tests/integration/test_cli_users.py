@@ -17,7 +17,6 @@ import pytest
 from kv_api.application.ports import NewUser, Session
 from kv_api.domain.keys import WriteMode
 from kv_api.domain.users import Profile
-from kv_api.infrastructure.codec import MsgpackValueEncoder
 from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
@@ -71,12 +70,13 @@ async def _write_keys_as(client: TarantoolClient, name: str) -> int:
     user = await TarantoolUserRepository(client).by_username(name.casefold())
     assert user is not None
     session = Session(user.id, user.token_version, uuid.uuid4().hex, int(time.time()) + 600)
-    items = [(key, MsgpackValueEncoder().encode(key)) for key in ("a", "b")]
     repository = TarantoolKeyValueRepository(client)
-    assert await repository.write(session, items, WriteMode.UPSERT) is not None
+    outcome = await repository.write(session, {"a": "a", "b": "b"}, WriteMode.UPSERT)
+    assert outcome.written == 2
     return user.id
 
 
+@pytest.mark.slow
 async def test_create_list_and_delete_a_user_with_their_keys(
     cli_env: Env, client: TarantoolClient
 ) -> None:
@@ -96,6 +96,7 @@ async def test_create_list_and_delete_a_user_with_their_keys(
     assert await client.eval("return box.space.kv_data:count({...})", [owner]) == 0
 
 
+@pytest.mark.slow
 async def test_refusals_exit_with_1_and_say_why(cli_env: Env, client: TarantoolClient) -> None:
     taken, weak, unknown = unique_name(), unique_name(), unique_name()
     now = datetime.now(UTC)
@@ -203,6 +204,7 @@ def on_terminal(cli_env: Env) -> Iterator[Callable[[str, list[str]], tuple[int, 
             proc.wait()
 
 
+@pytest.mark.slow
 def test_password_prompt_on_a_terminal_asks_twice(
     on_terminal: Callable[[str, list[str]], tuple[int, str]],
 ) -> None:

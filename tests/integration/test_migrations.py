@@ -146,6 +146,7 @@ async def _kv_api(env: dict[str, str], *args: str) -> tuple[int, str]:
     return process.returncode, output.decode()
 
 
+@pytest.mark.slow
 async def test_two_migrate_processes_apply_each_migration_once(
     fresh_tarantool: TarantoolProcess, connect: MakeClient, probe_dir: Path, tmp_path: Path
 ) -> None:
@@ -186,6 +187,7 @@ async def test_failed_migration_is_not_recorded_and_releases_the_lock(
     assert await asyncio.wait_for(runner.apply(), 10) == ["900_probe.lua"]
 
 
+@pytest.mark.slow
 async def test_migrate_reports_a_failing_migration_in_one_line(
     fresh_tarantool: TarantoolProcess, tmp_path: Path
 ) -> None:

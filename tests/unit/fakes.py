@@ -1,24 +1,26 @@
 """In-memory stand-ins for every port in application.ports; they mirror the Lua functions."""
 
+import copy
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-import msgpack
-
+from kv_api.application.errors import SessionExpired
 from kv_api.application.ports import (
     IssuedToken,
     KeyPage,
     NewUser,
     ProfileChange,
     Session,
+    WriteItems,
     WriteOutcome,
 )
 from kv_api.domain.keys import JsonValue, WriteMode
 from kv_api.domain.users import Profile, User, UserId
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+_MISSING = object()
 
 
 @dataclass
@@ -27,7 +29,7 @@ class FakeDatabase:
 
     users: dict[UserId, User] = field(default_factory=dict)
     revoked: dict[str, int] = field(default_factory=dict)
-    data: dict[UserId, dict[str, bytes]] = field(default_factory=dict)
+    data: dict[UserId, dict[str, JsonValue]] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def session_user(self, session: Session) -> User | None:
@@ -36,6 +38,12 @@ class FakeDatabase:
             return None
         if session.token_id in self.revoked:
             return None
+        return user
+
+    def live_user(self, session: Session) -> User:
+        user = self.session_user(session)
+        if user is None:
+            raise SessionExpired()
         return user
 
     def by_normalized(self, username_normalized: str) -> User | None:
@@ -71,13 +79,11 @@ class FakeUserRepository:
     async def by_username(self, username_normalized: str) -> User | None:
         return self._db.by_normalized(username_normalized)
 
-    async def by_session(self, session: Session) -> User | None:
-        return self._db.session_user(session)
+    async def by_session(self, session: Session) -> User:
+        return self._db.live_user(session)
 
-    async def update(self, session: Session, change: ProfileChange) -> User | None:
-        user = self._db.session_user(session)
-        if user is None:
-            return None
+    async def update(self, session: Session, change: ProfileChange) -> User:
+        user = self._db.live_user(session)
         updated = user.with_profile(change.profile, change.updated_at)
         if change.password_hash is not None:
             updated = replace(
@@ -93,11 +99,8 @@ class FakeUserRepository:
         user = self._db.users[user_id]
         self._db.users[user_id] = replace(user, password_hash=password_hash)
 
-    async def delete(self, session: Session) -> bool:
-        if self._db.session_user(session) is None:
-            return False
-        self._db.remove_user(session.user_id)
-        return True
+    async def delete(self, session: Session) -> None:
+        self._db.remove_user(self._db.live_user(session).id)
 
     async def delete_by_username(self, username_normalized: str) -> bool:
         user = self._db.by_normalized(username_normalized)
@@ -115,11 +118,9 @@ class FakeTokenRevocations:
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
 
-    async def revoke(self, session: Session) -> bool:
-        if self._db.session_user(session) is None:
-            return False
+    async def revoke(self, session: Session) -> None:
+        self._db.live_user(session)
         self._db.revoked[session.token_id] = session.expires_at
-        return True
 
     async def purge_expired(self, now: int) -> int:
         expired = [jti for jti, expires_at in self._db.revoked.items() if expires_at <= now]
@@ -179,55 +180,42 @@ class FakeLoginThrottle:
 
 
 class FakeKeyValueRepository:
-    """Stores the encoded bytes it is given and decodes them on read, as Tarantool does."""
+    """Stores a copy of each value, as Tarantool stores its own encoding of it."""
 
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
-        self.written: list[list[tuple[str, bytes]]] = []
+        self.written: list[list[tuple[str, JsonValue]]] = []
         self.read_requests: list[list[str]] = []
         self.delete_requests: list[list[str]] = []
         self.list_requests: list[tuple[str, str | None, int]] = []
 
-    def _space(self, session: Session) -> dict[str, bytes] | None:
-        if self._db.session_user(session) is None:
-            return None
+    def _space(self, session: Session) -> dict[str, JsonValue]:
+        self._db.live_user(session)
         return self._db.data.setdefault(session.user_id, {})
 
-    async def write(
-        self, session: Session, items: Sequence[tuple[str, bytes]], mode: WriteMode
-    ) -> WriteOutcome | None:
+    async def write(self, session: Session, items: WriteItems, mode: WriteMode) -> WriteOutcome:
+        if not isinstance(items, Mapping):
+            raise TypeError("the fake stores mappings; checked pairs belong to an adapter")
         space = self._space(session)
-        if space is None:
-            return None
-        self.written.append(list(items))
-        skipped: list[str] = []
-        for key, packed in items:
-            if mode is WriteMode.INSERT and key in space:
-                skipped.append(key)
-            else:
-                space[key] = packed
+        self.written.append(list(items.items()))
+        skipped = [key for key in items if mode is WriteMode.INSERT and key in space]
+        space.update((k, copy.deepcopy(v)) for k, v in items.items() if k not in skipped)
         return WriteOutcome(written=len(items) - len(skipped), skipped=skipped)
 
-    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue] | None:
+    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]:
         space = self._space(session)
-        if space is None:
-            return None
         self.read_requests.append(list(keys))
-        return {key: msgpack.unpackb(space[key], raw=False) for key in keys if key in space}
+        return {key: copy.deepcopy(space[key]) for key in keys if key in space}
 
-    async def delete(self, session: Session, keys: Sequence[str]) -> int | None:
+    async def delete(self, session: Session, keys: Sequence[str]) -> int:
         space = self._space(session)
-        if space is None:
-            return None
         self.delete_requests.append(list(keys))
-        return sum(1 for key in keys if space.pop(key, None) is not None)
+        return sum(1 for key in keys if space.pop(key, _MISSING) is not _MISSING)
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int
-    ) -> KeyPage | None:
+    ) -> KeyPage:
         space = self._space(session)
-        if space is None:
-            return None
         self.list_requests.append((prefix, after, limit))
         keys = sorted(k for k in space if k.startswith(prefix) and (after is None or k > after))
         return KeyPage(keys=keys[:limit], has_more=len(keys) > limit)

@@ -13,7 +13,6 @@ from kv_api.application.kv.handlers import (
 from kv_api.application.ports import Session
 from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidValue
 from kv_api.domain.keys import BatchLimits, WriteMode
-from kv_api.infrastructure.codec import MsgpackValueEncoder
 from tests.unit.fakes import FakeWorld, session_of
 
 LIMITS = BatchLimits(
@@ -33,7 +32,7 @@ async def write(
     mode: WriteMode = WriteMode.UPSERT,
     limits: BatchLimits = LIMITS,
 ) -> Any:
-    handler = WriteBatchHandler(world.kv, MsgpackValueEncoder(), limits)
+    handler = WriteBatchHandler(world.kv, limits)
     return await handler(WriteBatch(session, items, mode))
 
 
@@ -60,39 +59,6 @@ class TestWriteBatch:
         outcome = await write(world, session, {"new": 2, "old": 3}, WriteMode.INSERT)
         assert (outcome.written, outcome.skipped) == (1, ["old"])
         assert (await read(world, session, ["old", "new"])).found == {"old": 1, "new": 2}
-
-    @pytest.mark.parametrize("bad", [2**64, -(2**63) - 1, [1, {"x": 2**70}]])
-    async def test_integers_outside_64_bits_are_invalid(
-        self, world: FakeWorld, session: Session, bad: Any
-    ) -> None:
-        with pytest.raises(InvalidValue, match="64-bit") as exc:
-            await write(world, session, {"ok": 1, "big": bad})
-        assert exc.value.key == "big"
-        assert world.kv.written == []
-
-    async def test_largest_64_bit_integers_are_fine(
-        self, world: FakeWorld, session: Session
-    ) -> None:
-        await write(world, session, {"max": 2**64 - 1, "min": -(2**63)})
-        found = (await read(world, session, ["max", "min"])).found
-        assert found == {"max": 2**64 - 1, "min": -(2**63)}
-
-    @pytest.mark.parametrize("bad", ["\ud800", ["ok", "x\udfff"], {"\udc00": 1}])
-    async def test_lone_surrogates_are_invalid(
-        self, world: FakeWorld, session: Session, bad: Any
-    ) -> None:
-        with pytest.raises(InvalidValue, match="not valid Unicode") as exc:
-            await write(world, session, {"s": bad})
-        assert exc.value.key == "s"
-        assert world.kv.written == []
-
-    async def test_encoded_size_limit(self, world: FakeWorld, session: Session) -> None:
-        # str of 62 characters: 2-byte str8 header + 62 bytes = exactly 64
-        await write(world, session, {"edge": "x" * 62})
-        with pytest.raises(InvalidValue, match="65 bytes encoded") as exc:
-            await write(world, session, {"ok": 1, "over": "x" * 63})
-        assert exc.value.key == "over"
-        assert (await read(world, session, ["ok"])).not_found == ["ok"]
 
     async def test_batch_and_key_limits(self, world: FakeWorld, session: Session) -> None:
         with pytest.raises(BatchTooLarge):

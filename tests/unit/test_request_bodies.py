@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 
 from kv_api.domain.keys import WriteMode
 from kv_api.presentation.http.schemas import KeysRequest, WriteRequest
-from kv_api.presentation.routes.kv import load_keys, load_write
+from kv_api.presentation.routes.kv import load_keys, load_write, usual_mode
 
 KEYS_BODIES: list[Any] = [
     {"keys": ["a"]},
@@ -78,3 +78,16 @@ def test_write_shortcut_agrees_with_the_schema(body: Any) -> None:
     assert got == expected
     if got[0] == "ok":
         assert isinstance(got[1][1], WriteMode)
+
+
+@pytest.mark.parametrize("body", [b for b in WRITE_BODIES if type(b) is dict], ids=repr)
+def test_options_of_a_decoded_body_give_the_schemas_mode_or_the_usual_path(body: Any) -> None:
+    """The C hands back the members other than "data": a mode from them must be the schema's;
+    None sends the body down the usual path, which names any problem."""
+    options = {name: value for name, value in body.items() if name != "data"}
+    mode = usual_mode(options)
+    expected = _schema(WriteRequest(), {**body, "data": {"k": 1}})
+    if mode is not None:
+        assert expected == ("ok", {"data": {"k": 1}, "mode": mode})
+    else:
+        assert expected[0] == "error"

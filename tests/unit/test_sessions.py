@@ -15,7 +15,6 @@ from kv_api.application.users.profile import GetProfileHandler
 from kv_api.domain.errors import InvalidField
 from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import PasswordPolicy
-from kv_api.infrastructure.codec import MsgpackValueEncoder
 from tests.unit.fakes import FakeWorld, session_of
 
 
@@ -57,7 +56,7 @@ class TestGetProfile:
 class TestDeleteAccount:
     async def test_removes_the_user_and_their_data_only(self, world: FakeWorld) -> None:
         alice, bob = await world.add_user("alice"), await world.add_user("bob")
-        write = WriteBatchHandler(world.kv, MsgpackValueEncoder(), BatchLimits())
+        write = WriteBatchHandler(world.kv, BatchLimits())
         await write(WriteBatch(session_of(alice), {"k": 1}))
         await write(WriteBatch(session_of(bob), {"k": 2}))
 

@@ -132,6 +132,47 @@ def test_bad_secret_values_are_not_echoed(name: str, value: str, hidden: str) ->
     assert hidden not in str(exc.value)
 
 
+def test_every_bad_variable_is_reported_at_once_in_one_line() -> None:
+    env = {"KV_PORT": "http", "KV_HOST": "0.0.0.0", "KV_TOKEN_TTL": "0", "KV_ACCESS_LOG": "maybe"}
+    with pytest.raises(SettingsError) as exc:
+        load_settings(env)
+    assert str(exc.value).split("; ") == [
+        "KV_PORT='http': expected a whole number from 0 to 65535",
+        "KV_TOKEN_TTL='0': expected a whole number from 10 to 2592000",
+        "KV_ACCESS_LOG='maybe': expected true or false",
+    ]
+
+
+def test_secrets_stay_hidden_among_several_bad_variables() -> None:
+    env = {
+        "KV_JWT_SECRET": "hunter2-but-too-short",
+        "KV_BOOTSTRAP_USER": ":hunter2",
+        "KV_MAX_DEPTH": "deep",
+    }
+    with pytest.raises(SettingsError) as exc:
+        load_settings(env)
+    message = str(exc.value)
+    assert "KV_JWT_SECRET=<hidden>: " in message
+    assert "KV_BOOTSTRAP_USER=<hidden>: " in message
+    assert "KV_MAX_DEPTH='deep': " in message
+    assert "hunter2" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("KV_TARANTOOL_URI", "bob:hunter2@db:port", "'<hidden>@db:port'"),
+        ("KV_TARANTOOL_URI", "tcp://bob:hunter2@db", "'<hidden>@db'"),
+        ("KV_TARANTOOL_REPLICA_URIS", "a:1,bob:hunter2@b", "'a:1,<hidden>@b'"),
+    ],
+)
+def test_a_bad_uri_is_shown_without_its_credentials(name: str, value: str, shown: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings({name: value})
+    assert str(exc.value).startswith(f"{name}={shown}: ")
+    assert "hunter2" not in str(exc.value)
+
+
 def test_jwt_secret_length_counts_bytes() -> None:
     assert load_settings({"KV_JWT_SECRET": "é" * 16}).jwt_secret == "é" * 16
 
@@ -152,6 +193,19 @@ def test_serve_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert lines == ["kv-api: KV_PORT='eighty': expected a whole number from 0 to 65535"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_reports_every_bad_setting_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "KV_PORT": "eighty", "KV_WAL_MODE": "none", "KV_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [str(KV_API), "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "kv-api: KV_PORT='eighty': expected a whole number from 0 to 65535; "
+        "KV_WAL_MODE='none': expected one of fsync, write"
+    ]
     assert list(tmp_path.iterdir()) == []
 
 

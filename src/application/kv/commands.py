@@ -1,14 +1,14 @@
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kv_api.application.ports import PackedItems, Session
-from kv_api.domain.keys import JsonValue, WriteMode
+from kv_api.application.ports import Session, WriteItems
+from kv_api.domain.keys import WriteMode
 
 
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
     session: Session
-    items: Mapping[str, JsonValue] | PackedItems
+    items: WriteItems
     mode: WriteMode = WriteMode.UPSERT
 
 

@@ -1,26 +1,22 @@
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kv_api.application.errors import SessionExpired
 from kv_api.application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
-from kv_api.application.ports import KeyPage, KeyValueRepository, ValueEncoder, WriteOutcome
+from kv_api.application.ports import KeyPage, KeyValueRepository, WriteOutcome
 from kv_api.domain.keys import BatchLimits, JsonValue
 
 
 class WriteBatchHandler:
-    def __init__(
-        self, repo: KeyValueRepository, encoder: ValueEncoder, limits: BatchLimits
-    ) -> None:
+    def __init__(self, repo: KeyValueRepository, limits: BatchLimits) -> None:
         self._repo = repo
-        self._encoder = encoder
         self._limits = limits
 
     async def __call__(self, command: WriteBatch) -> WriteOutcome:
-        self._limits.check_batch_size(len(command.items), "data")
-        encoded = self._encoder.encode_items(command.items, self._limits)
-        outcome = await self._repo.write(command.session, encoded, command.mode)
-        if outcome is None:
-            raise SessionExpired()
-        return outcome
+        items = command.items
+        self._limits.check_batch_size(len(items), "data")
+        if isinstance(items, Mapping):  # else checked pairs: checked as they were decoded
+            self._limits.check_items(items)
+        return await self._repo.write(command.session, items, command.mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +35,6 @@ class ReadBatchHandler:
         self._limits.check_batch_size(len(query.keys), "keys")
         self._limits.check_keys(keys)
         found = await self._repo.read(query.session, keys)
-        if found is None:
-            raise SessionExpired()
         return ReadResult(found=found, not_found=[k for k in keys if k not in found])
 
 
@@ -53,10 +47,7 @@ class DeleteBatchHandler:
         keys = list(dict.fromkeys(command.keys))
         self._limits.check_batch_size(len(command.keys), "keys")
         self._limits.check_keys(keys)
-        deleted = await self._repo.delete(command.session, keys)
-        if deleted is None:
-            raise SessionExpired()
-        return deleted
+        return await self._repo.delete(command.session, keys)
 
 
 class ListKeysHandler:
@@ -67,7 +58,4 @@ class ListKeysHandler:
     async def __call__(self, query: ListKeys) -> KeyPage:
         limit = self._limits.default_list_limit if query.limit is None else query.limit
         limit = max(1, min(limit, self._limits.max_list_limit))
-        page = await self._repo.list_keys(query.session, query.prefix, query.after, limit)
-        if page is None:
-            raise SessionExpired()
-        return page
+        return await self._repo.list_keys(query.session, query.prefix, query.after, limit)

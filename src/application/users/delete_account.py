@@ -1,4 +1,3 @@
-from kv_api.application.errors import SessionExpired
 from kv_api.application.ports import UserRepository
 from kv_api.application.users.commands import DeleteAccount
 
@@ -8,5 +7,4 @@ class DeleteAccountHandler:
         self._users = users
 
     async def __call__(self, command: DeleteAccount) -> None:
-        if not await self._users.delete(command.session):
-            raise SessionExpired()
+        await self._users.delete(command.session)

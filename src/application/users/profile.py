@@ -1,12 +1,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kv_api.application.errors import (
-    CurrentPasswordRequired,
-    RateLimited,
-    SessionExpired,
-    WrongCurrentPassword,
-)
+from kv_api.application.errors import CurrentPasswordRequired, RateLimited, WrongCurrentPassword
 from kv_api.application.ports import (
     Clock,
     IssuedToken,
@@ -27,10 +22,7 @@ class GetProfileHandler:
         self._users = users
 
     async def __call__(self, query: GetProfile) -> User:
-        user = await self._users.by_session(query.session)
-        if user is None:
-            raise SessionExpired()
-        return user
+        return await self._users.by_session(query.session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +50,6 @@ class UpdateProfileHandler:
 
     async def __call__(self, command: UpdateProfile) -> ProfileUpdated:
         user = await self._users.by_session(command.session)
-        if user is None:
-            raise SessionExpired()
         changes_password = not await self._is_resent_password(user, command)
         self._check(user, command, changes_password)
         profile = self._merged_profile(user.profile, command)
@@ -68,8 +58,6 @@ class UpdateProfileHandler:
             profile=profile, password_hash=new_hash, updated_at=self._clock.now()
         )
         updated = await self._users.update(command.session, change)
-        if updated is None:
-            raise SessionExpired()
         token = self._tokens.issue(updated) if new_hash is not None else None
         return ProfileUpdated(user=updated, token=token)
 

@@ -1,5 +1,6 @@
 from collections.abc import Sequence
 
+from kv_api.application.errors import SessionExpired
 from kv_api.application.ports import Session
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 
@@ -9,9 +10,10 @@ class TarantoolTokenRevocations:
         self._client = client
         self._purge_batch = purge_batch
 
-    async def revoke(self, session: Session) -> bool:
+    async def revoke(self, session: Session) -> None:
         args = [session.user_id, session.token_version, session.token_id, session.expires_at]
-        return bool(await self._client.call("kv_logout", args))
+        if not await self._client.call("kv_logout", args):
+            raise SessionExpired()
 
     async def purge_expired(self, now: int) -> int:
         return int(await self._client.call("kv_purge_revoked", [now, self._purge_batch]))

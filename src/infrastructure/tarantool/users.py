@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from kv_api.application.errors import SessionExpired
 from kv_api.application.ports import NewUser, ProfileChange, Session
 from kv_api.domain.users import Profile, User, UserId
 from kv_api.infrastructure.tarantool.client import TarantoolClient
@@ -50,11 +51,13 @@ class TarantoolUserRepository:
         row = await self._client.call("kv_user_by_name", [username_normalized])
         return None if row is None else user_from_tuple(row)
 
-    async def by_session(self, session: Session) -> User | None:
+    async def by_session(self, session: Session) -> User:
         row = await self._client.call("kv_user_session", _session_args(session))
-        return None if row is None else user_from_tuple(row)
+        if row is None:
+            raise SessionExpired()
+        return user_from_tuple(row)
 
-    async def update(self, session: Session, change: ProfileChange) -> User | None:
+    async def update(self, session: Session, change: ProfileChange) -> User:
         p = change.profile
         args = [
             p.email,
@@ -64,13 +67,16 @@ class TarantoolUserRepository:
             change.updated_at.timestamp(),
         ]
         row = await self._client.call("kv_user_update", _session_args(session) + args)
-        return None if row is None else user_from_tuple(row)
+        if row is None:
+            raise SessionExpired()
+        return user_from_tuple(row)
 
     async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
         await self._client.call("kv_user_set_hash", [user_id, password_hash])
 
-    async def delete(self, session: Session) -> bool:
-        return bool(await self._client.call("kv_user_delete", _session_args(session)))
+    async def delete(self, session: Session) -> None:
+        if not await self._client.call("kv_user_delete", _session_args(session)):
+            raise SessionExpired()
 
     async def delete_by_username(self, username_normalized: str) -> bool:
         return bool(await self._client.call("kv_user_delete_by_name", [username_normalized]))

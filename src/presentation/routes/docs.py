@@ -7,8 +7,7 @@ import orjson
 import swagger_ui_bundle
 from aiohttp import web
 
-from kv_api.infrastructure.settings import Settings
-from kv_api.presentation.openapi import build_openapi
+from kv_api.presentation.openapi import DocumentedLimits, build_openapi
 
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)
 ASSETS_DIR = Path(swagger_ui_bundle.swagger_ui_path)
@@ -68,7 +67,7 @@ def _asset(path: Path) -> web.RouteDef:
     return web.get(f"/docs/{path.name}", serve)
 
 
-def setup_docs(app: web.Application, settings: Settings) -> None:
+def setup_docs(app: web.Application, settings: DocumentedLimits) -> None:
     app[OPENAPI_DOCUMENT] = orjson.dumps(build_openapi(settings))
     app.add_routes(
         [

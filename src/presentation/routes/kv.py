@@ -1,7 +1,6 @@
 import base64
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
@@ -13,9 +12,8 @@ from kv_api.application.kv.handlers import (
     ReadBatchHandler,
     WriteBatchHandler,
 )
-from kv_api.application.ports import PackedItems
+from kv_api.application.ports import CheckedPairs, WriteItems
 from kv_api.domain.keys import WriteMode
-from kv_api.infrastructure.codec import WriteBodyDecoder
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
 from kv_api.presentation.http.bounded_json import read_answer
@@ -38,6 +36,13 @@ _NO_MODE = object()
 _CURSOR = re.compile(CURSOR_PATTERN)
 
 
+class WriteBodyDecoder(Protocol):
+    """The fast path of a write body: its checked pairs and its other members, or None to
+    take the usual path (parse, schema, checks), which also names any problem."""
+
+    def __call__(self, body: bytes) -> tuple[CheckedPairs, dict[str, Any]] | None: ...
+
+
 # The usual bodies skip marshmallow's per-call machinery (a tenth of a small read's cost);
 # anything else goes through the schema, which names the problem in the 400.
 
@@ -52,15 +57,20 @@ def load_keys(body: Any) -> list[str]:
     return loaded
 
 
+def usual_mode(options: dict[str, Any]) -> WriteMode | None:
+    """The mode of a body whose other members are the usual ones, else None."""
+    mode = options.get("mode", _NO_MODE)
+    if mode is _NO_MODE:
+        return WriteMode.UPSERT
+    return _MODES.get(mode) if type(mode) is str else None
+
+
 def load_write(body: Any) -> tuple[dict[str, Any], WriteMode]:
     """`WriteRequest().load(body)` as (data, mode)."""
     if type(body) is dict:
-        data, mode = body.get("data"), body.get("mode", _NO_MODE)
-        if type(data) is dict and data:
-            if mode is _NO_MODE:
-                return data, WriteMode.UPSERT
-            if type(mode) is str and mode in _MODES:
-                return data, _MODES[mode]
+        data, mode = body.get("data"), usual_mode(body)
+        if type(data) is dict and data and mode is not None:
+            return data, mode
     loaded = _write.load(body)
     return loaded["data"], loaded["mode"]
 
@@ -74,10 +84,10 @@ async def write(
 ) -> web.Response:
     body = await request.read()
     decoded = decode(body)
-    items: Mapping[str, Any] | PackedItems
-    if decoded is not None and (decoded[1] is None or decoded[1] in _MODES):
-        items = decoded[0]
-        mode = WriteMode.UPSERT if decoded[1] is None else _MODES[decoded[1]]
+    items: WriteItems
+    fast_mode = None if decoded is None else usual_mode(decoded[1])
+    if decoded is not None and fast_mode is not None:
+        items, mode = decoded[0], fast_mode
     else:
         items, mode = load_write(parse_json(body))
     outcome = await handler(WriteBatch(current_session(request), items, mode))

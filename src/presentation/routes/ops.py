@@ -1,11 +1,16 @@
+from typing import Protocol
+
 from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 
-from kv_api.infrastructure.tarantool.storage import Storage
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.json import json_response
 
 routes = web.RouteTableDef()
+
+
+class Readiness(Protocol):
+    async def ready(self) -> bool: ...
 
 
 @routes.get("/health")
@@ -16,7 +21,7 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/ready")
 @inject
 async def ready(
-    request: web.Request, storage: Storage = Provide[Container.storage]
+    request: web.Request, storage: Readiness = Provide[Container.storage]
 ) -> web.Response:
     if await storage.ready():
         return json_response({"status": "ready"})

@@ -1,0 +1,102 @@
+"""The kinds of value the settings loader reads beyond environs' own (str, path), as
+marshmallow fields. Each error message says what is expected and never repeats the value: the
+loader shows it, or hides it when it is a secret."""
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+import marshmallow as ma
+from marshmallow.validate import OneOf, Range
+
+from kv_api.infrastructure.settings import TarantoolAddress
+
+
+class _Whole(ma.fields.Integer):
+    def __init__(self, *, low: int, high: int, **kwargs: Any) -> None:
+        hint = f"expected a whole number from {low} to {high}"
+        kwargs.update(validate=Range(low, high, error=hint))
+        super().__init__(error_messages={"invalid": hint, "too_large": hint}, **kwargs)
+
+
+class _Number(ma.fields.Float):
+    def __init__(self, *, low: float, high: float, **kwargs: Any) -> None:
+        hint = f"expected a number from {low} to {high}"
+        kwargs.update(validate=Range(low, high, error=hint))
+        super().__init__(
+            error_messages={"invalid": hint, "too_large": hint, "special": hint}, **kwargs
+        )
+
+
+class _Flag(ma.fields.Boolean):
+    """Exactly true/false, 1/0, yes/no, on/off in any case (marshmallow adds t/f/y/n)."""
+
+    truthy = {"1", "true", "yes", "on"}
+    falsy = {"0", "false", "no", "off"}
+    default_error_messages = {"invalid": "expected true or false"}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        return super()._deserialize(str(value).lower(), attr, data, **kwargs)
+
+
+class _Choice(ma.fields.String):
+    def __init__(self, *, options: Collection[str], upper: bool = False, **kwargs: Any) -> None:
+        self._upper = upper
+        hint = "expected one of " + ", ".join(sorted(options))
+        kwargs.update(validate=OneOf(options, error=hint))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.upper() if self._upper else text.lower()
+
+
+class _Address(ma.fields.Field[TarantoolAddress]):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> TarantoolAddress:
+        try:
+            return TarantoolAddress.parse(str(value))
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
+class _Addresses(ma.fields.Field[tuple[TarantoolAddress, ...]]):
+    def _deserialize(
+        self, value: Any, attr: Any, data: Any, **kwargs: Any
+    ) -> tuple[TarantoolAddress, ...]:
+        addresses = []
+        parts = [part.strip() for part in str(value).split(",") if part.strip()]
+        for number, part in enumerate(parts, 1):
+            try:
+                addresses.append(TarantoolAddress.parse(part))
+            except ValueError as exc:
+                hint = f"expected host:port[,host:port...] (address {number}: {exc})"
+                raise ma.ValidationError(hint) from None
+        return tuple(addresses)
+
+
+class _Login(ma.fields.Field[tuple[str, str]]):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> tuple[str, str]:
+        name, sep, password = str(value).partition(":")
+        if not sep or not name or not password:
+            raise ma.ValidationError("expected name:password")
+        return name, password
+
+
+def at_least_bytes(size: int, what: str) -> Callable[[str], None]:
+    """A validator for secrets: their length counts in UTF-8 bytes, as the key they make."""
+
+    def check(secret: str) -> None:
+        if len(secret.encode()) < size:
+            raise ma.ValidationError(f"too short ({what} must be at least {size} bytes)")
+
+    return check
+
+
+FIELDS: dict[str, type[ma.fields.Field[Any]]] = {
+    "whole": _Whole,
+    "number": _Number,
+    "flag": _Flag,
+    "choice": _Choice,
+    "address": _Address,
+    "addresses": _Addresses,
+    "login": _Login,
+}
