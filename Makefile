@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test test-fast lint typecheck unit bench soak clean system-deps browser-deps deps
 
-# Local convenience: seed 000's client logs in as admin/presale. Override or disable with
+# Local convenience: older clients log in as admin/presale. Override or disable with
 # `make run KV_BOOTSTRAP_USER=` (empty) or your own name:password.
 run: deps
 	KV_BOOTSTRAP_USER="$${KV_BOOTSTRAP_USER-admin:presale}" $(BIN)/kv-api serve

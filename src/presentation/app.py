@@ -91,9 +91,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, container: Container | None = None) -> web.Application:
     container = container or build_container(settings)
-    authenticate = Authenticator(
-        container.token_verifier(), container.jwt_secret(), settings.jwt_issuer, PUBLIC_PATHS
-    )
+    authenticate = Authenticator(container.verified_tokens(), PUBLIC_PATHS)
     in_flight = InFlightRequests()
     app = web.Application(
         client_max_size=settings.max_body_bytes,

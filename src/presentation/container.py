@@ -23,7 +23,7 @@ from kv_api.infrastructure.clock import SystemClock
 from kv_api.infrastructure.codec import WriteBodyDecoder
 from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
-from kv_api.infrastructure.security.verifier import JwtTokenVerifier
+from kv_api.infrastructure.security.verifier import RememberedTokens
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.sessions import (
@@ -84,7 +84,9 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(
         JwtTokenIssuer, jwt_secret, settings.provided.jwt_issuer, settings.provided.token_ttl
     )
-    token_verifier = providers.Singleton(JwtTokenVerifier, jwt_secret, settings.provided.jwt_issuer)
+    verified_tokens = providers.Singleton(
+        RememberedTokens, jwt_secret, settings.provided.jwt_issuer
+    )
 
     users = providers.Singleton(TarantoolUserRepository, storage.provided.primary)
     revocations = providers.Singleton(TarantoolTokenRevocations, storage.provided.primary)

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
 
 from aiohttp import web
 
@@ -18,10 +19,37 @@ from kv_api.application.ports import (
 from kv_api.application.users.commands import Login
 from kv_api.application.users.login import LoginHandler
 from kv_api.domain.keys import JsonValue, WriteMode
-from kv_api.infrastructure.tarantool.storage import Storage
 from kv_api.presentation.http.metrics import Metrics
 
 CONNECTION_POLL_SECONDS = 1.0
+
+
+class _Address(Protocol):
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+class ObservableClient(Protocol):
+    """What the poller needs of a storage connection (the composition root passes them)."""
+
+    @property
+    def address(self) -> _Address: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    def observe(self, observer: Metrics) -> None: ...
+
+
+class ObservableStorage(Protocol):
+    @property
+    def primary(self) -> ObservableClient: ...
+
+    @property
+    def replicas(self) -> Sequence[ObservableClient]: ...
 
 
 class ObservedKeyValueRepository:
@@ -74,7 +102,7 @@ class ObservedLogin:
 
 
 def track_storage(
-    storage: Callable[[], Storage], metrics: Metrics
+    storage: Callable[[], ObservableStorage], metrics: Metrics
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context: storage error counts, and the connection gauge polled each second."""
 

@@ -38,22 +38,25 @@ def _examples(**named: tuple[str, Any]) -> dict[str, Any]:
 
 
 _ACCOUNT_EXAMPLES = _examples(
-    seed001=("seed 001 client", {"username": "new_user", "password": "new_password"}),
+    minimal=("username and password", {"username": "new_user", "password": "new_password"}),
     profile=(
-        "with a profile (seed 004)",
+        "with an e-mail address",
         {"username": "exampleUser", "password": "examplePassword", "email": "example@example.com"},
     ),
 )
 _LOGIN_EXAMPLES = _examples(
-    seed000=("seed 000 bootstrap user", {"username": "admin", "password": "presale"}),
-    seed001=("seed 001 client", {"username": "new_user", "password": "new_password"}),
+    bootstrap=(
+        "the local bootstrap user of make run",
+        {"username": "admin", "password": "presale"},
+    ),
+    registered=("a registered user", {"username": "new_user", "password": "new_password"}),
 )
 _WRITE_EXAMPLES = _examples(
-    seed=("seeds 001-003", {"data": {"key1": "value1", "key2": "value2", "key3": 1}}),
+    pairs=("a few pairs", {"data": {"key1": "value1", "key2": "value2", "key3": 1}}),
     nested=("any JSON value", {"data": {"profile": {"tags": ["a", "b"], "score": 1.5}}}),
-    insert=("insert mode (seed 003)", {"data": {"key1": "kept if it exists"}, "mode": "insert"}),
+    insert=("insert mode", {"data": {"key1": "kept if it exists"}, "mode": "insert"}),
 )
-_KEYS_EXAMPLES = _examples(seed=("seeds 000-003", {"keys": ["key1", "key2", "key3"]}))
+_KEYS_EXAMPLES = _examples(keys=("three keys", {"keys": ["key1", "key2", "key3"]}))
 _PROFILE_EXAMPLES = _examples(
     profile=("profile fields", {"email": "ada@example.com", "first_name": "Ada"}),
     password=(

@@ -1,4 +1,5 @@
-"""aiohttp-jwt verifies every token it has not seen; a verified token is not decoded again."""
+"""aiohttp-jwt verifies every token it has not seen; a verified one is not decoded again, and
+storage still checks its session on every call."""
 
 from typing import Any
 
@@ -45,3 +46,15 @@ async def test_a_tampered_copy_of_a_remembered_token_is_still_refused(
     assert resp.status == 401
     assert resp.headers["WWW-Authenticate"] == "Bearer"
     assert decodes == [token, forged]
+
+
+async def test_logout_refuses_a_remembered_token_at_once(api: Client, decodes: list[str]) -> None:
+    token = (await register(api))["token"]
+    for _ in range(2):
+        assert (await api.get("/api/users/me", headers=bearer(token))).status == 200
+    assert (await api.post("/api/logout", headers=bearer(token))).status == 204
+
+    resp = await api.get("/api/users/me", headers=bearer(token))
+
+    assert resp.status == 401
+    assert decodes == [token]  # refused by storage's session check, not by a second decode

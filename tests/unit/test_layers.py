@@ -160,3 +160,41 @@ def test_relative_imports_resolve_against_the_package() -> None:
     assert imported_modules("from .errors import E", DOMAIN, is_package=True) == {
         f"{DOMAIN}.errors"
     }
+
+
+# The composition root and the process entry points build infrastructure; every other
+# presentation module gets what it needs injected, so it imports no adapter, setting or codec.
+COMPOSITION_ROOT = {
+    "kv_api.presentation.container",
+    "kv_api.presentation.app",
+    "kv_api.presentation.cli",
+    "kv_api.presentation.admin",
+    "kv_api.presentation.admin_users",
+    "kv_api.presentation.server",
+}
+
+
+def infrastructure_imports(root: Path = SRC) -> dict[str, list[str]]:
+    found = {}
+    for module, path in modules_of("presentation", root):
+        if module in COMPOSITION_ROOT:
+            continue
+        names = imported_modules(path.read_text(), module, path.name == "__init__.py")
+        bad = sorted(n for n in names if _layer_of(n) == "infrastructure")
+        if bad:
+            found[module] = bad
+    return found
+
+
+def test_presentation_reaches_infrastructure_only_through_the_composition_root() -> None:
+    assert infrastructure_imports() == {}
+
+
+def test_checker_catches_a_route_importing_an_adapter(tmp_path: Path) -> None:
+    routes = tmp_path / "presentation" / "routes"
+    routes.mkdir(parents=True)
+    (routes / "kv.py").write_text("from kv_api.infrastructure.codec import Decoder\n")
+    (tmp_path / "presentation" / "container.py").write_text("import kv_api.infrastructure\n")
+    assert infrastructure_imports(tmp_path) == {
+        "kv_api.presentation.routes.kv": ["kv_api.infrastructure.codec"]
+    }

@@ -2,6 +2,7 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ class JwtTokenIssuer:
         )
 
 
-def session_from_claims(claims: dict[str, Any]) -> Session:
+def session_from_claims(claims: Mapping[str, Any]) -> Session:
     """aiohttp-jwt checked signature, algorithm, expiry and issuer; the claims must be ours."""
     try:
         user_id = int(claims["sub"])

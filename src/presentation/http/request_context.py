@@ -7,7 +7,7 @@ from contextvars import ContextVar, Token
 
 from aiohttp import web
 
-from kv_api.presentation.http.auth import PAYLOAD_KEY, SESSION_KEY
+from kv_api.presentation.http.auth import SESSION_KEY
 
 REQUEST_ID_HEADER = "X-Request-ID"
 UNMATCHED = "unmatched"
@@ -39,13 +39,7 @@ def route_of(request: web.Request) -> str:
 
 def user_id_of(request: web.Request) -> int | None:
     session = request.get(SESSION_KEY)
-    if session is not None:
-        return int(session.user_id)
-    payload = request.get(PAYLOAD_KEY)
-    subject: object = payload.get("sub") if isinstance(payload, dict) else None
-    if isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) < 20:
-        return int(subject)
-    return None
+    return None if session is None else int(session.user_id)
 
 
 def enter(request_id: str, request: web.Request) -> Token[Scope | None]:
