@@ -47,7 +47,7 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     in_flight = app[IN_FLIGHT]
     runner = EdgeAppRunner(
         app,
-        EdgeLimits.from_settings(settings),
+        _edge_limits(settings),
         access_log=None,  # the edge middleware writes it (KV_ACCESS_LOG)
         handle_signals=False,
         shutdown_timeout=_CANCEL_GRACE,  # after our own drain, only stragglers are left
@@ -72,6 +72,17 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     finally:
         await runner.cleanup()
     log.info("stopped")
+
+
+def _edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        max_body_bytes=settings.max_body_bytes,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        keepalive_timeout=settings.keepalive_timeout,
+        max_connections=settings.max_connections,
+        max_header_bytes=settings.max_header_bytes,
+    )
 
 
 async def _drain(site: web.TCPSite, in_flight: InFlightRequests, timeout: float) -> None:

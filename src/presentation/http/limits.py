@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from aiohttp import hdrs, web
 
-from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.http.errors import error_response
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
@@ -27,17 +26,6 @@ class EdgeLimits:
     keepalive_timeout: float
     max_connections: int
     max_header_bytes: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "EdgeLimits":
-        return cls(
-            max_body_bytes=settings.max_body_bytes,
-            header_timeout=settings.header_timeout,
-            body_timeout=settings.body_timeout,
-            keepalive_timeout=settings.keepalive_timeout,
-            max_connections=settings.max_connections,
-            max_header_bytes=settings.max_header_bytes,
-        )
 
 
 def guard(handler: Handler, limits: EdgeLimits) -> Handler:
