@@ -80,3 +80,15 @@ class StorageRejected(ApplicationError):
     """The store refused a well-formed request (for example its tuple size limit)."""
 
     code = "storage_rejected"
+
+
+class StorageFull(ApplicationError):
+    """The store's memory is full: writes are refused until room is made; reads go on."""
+
+    code = "insufficient_storage"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the store is full: the write was not applied; delete data or ask the operator "
+            "to raise KV_TARANTOOL_MEMORY_MB"
+        )

@@ -75,6 +75,9 @@ class Settings:
     tarantool_memory_mb: int = 1024
     tarantool_binary: str = "tarantool"
     migrations_dir: Path = field(default_factory=lambda: _default_migrations_dir())
+    # operations: scrape token, store fullness warning
+    metrics_token: str | None = None
+    store_warn_percent: int = 85
     # Limits of the HTTP edge against hostile or broken clients (docs/security-limits.md)
     header_timeout: float = 10.0
     body_timeout: float = 60.0

@@ -10,8 +10,9 @@ from kv_api.infrastructure import settings_fields as kinds
 from kv_api.infrastructure.settings import Settings, SettingsError
 
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
-SECRETS = {"KV_JWT_SECRET", "KV_BOOTSTRAP_USER", "KV_TARANTOOL_PASSWORD"}
+SECRETS = {"KV_JWT_SECRET", "KV_BOOTSTRAP_USER", "KV_TARANTOOL_PASSWORD", "KV_METRICS_TOKEN"}
 JWT_SECRET = kinds.at_least_bytes(32, "the JWT secret")
+METRICS_TOKEN = kinds.at_least_bytes(16, "the metrics token")
 URIS = {"KV_TARANTOOL_URI", "KV_TARANTOOL_REPLICA_URIS"}
 
 
@@ -100,6 +101,11 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         ),
         "tarantool_binary": env.str("KV_TARANTOOL_BINARY", d.tarantool_binary),
         "migrations_dir": env.path("KV_MIGRATIONS_DIR", d.migrations_dir),
+        # operations: scrape token, store fullness warning
+        "metrics_token": env.str("KV_METRICS_TOKEN", None, validate=METRICS_TOKEN),
+        "store_warn_percent": env.whole(
+            "KV_STORE_WARN_PERCENT", d.store_warn_percent, low=1, high=100
+        ),
         # Limits of the HTTP edge against hostile or broken clients (docs/security-limits.md)
         "header_timeout": env.number("KV_HEADER_TIMEOUT", d.header_timeout, low=0.1, high=3600),
         "body_timeout": env.number("KV_BODY_TIMEOUT", d.body_timeout, low=0.1, high=3600),

@@ -1,4 +1,4 @@
-"""`kv-api user create|delete|list`: operator account management through the use cases."""
+"""`kv-api user create|delete|list|set-password`: account management through the use cases."""
 
 import argparse
 import asyncio
@@ -11,6 +11,7 @@ from dependency_injector import providers
 
 from kv_api.application.users.ensure_user import EnsureUser
 from kv_api.application.users.manage import ListUsers, RemoveUser
+from kv_api.application.users.reset_password import ResetPassword
 from kv_api.domain.errors import InvalidField
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
@@ -54,11 +55,24 @@ async def _create(container: Container, name: str, password: str) -> str:
     try:
         created = await container.ensure_user()(EnsureUser(name, password))
     except InvalidField as exc:
-        problems = "; ".join(f"{field}: {', '.join(found)}" for field, found in exc.fields.items())
-        raise AdminError(problems) from None
+        raise AdminError(_problems(exc)) from None
     if not created:
         raise AdminError(f"user {name} already exists")
     return f"created user {name}"
+
+
+def _problems(exc: InvalidField) -> str:
+    return "; ".join(f"{field}: {', '.join(found)}" for field, found in exc.fields.items())
+
+
+async def _set_password(container: Container, name: str, password: str) -> str:
+    try:
+        changed = await container.reset_password()(ResetPassword(name, password))
+    except InvalidField as exc:
+        raise AdminError(_problems(exc)) from None
+    if not changed:
+        raise AdminError(f"no user named {name}")
+    return f"password of {name} set; every earlier token of theirs is revoked"
 
 
 async def _delete(container: Container, name: str) -> str:
@@ -79,6 +93,8 @@ async def run_user_command(
     async with _container(settings, storage) as container:
         if args.user_command == "create":
             return await _create(container, args.name, password)
+        if args.user_command == "set-password":
+            return await _set_password(container, args.name, password)
         if args.user_command == "delete":
             return await _delete(container, args.name)
         return await _list(container, args.limit)

@@ -9,12 +9,14 @@ from aiohttp import web
 
 from kv_api.application.users.ensure_user import EnsureUser
 from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.stats import read_store_stats
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.edge import edge_middleware
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.instrumentation import track_storage
 from kv_api.presentation.routes import docs, kv, metrics, ops, users, users_face
+from kv_api.presentation.store_watch import STORE_WATCH, StoreWatch
 
 log = logging.getLogger("kv_api.app")
 CONTAINER = web.AppKey("container", Container)
@@ -110,4 +112,12 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     docs.setup_docs(app, settings)
     app.cleanup_ctx.append(track_storage(container.storage, container.metrics()))
     app.cleanup_ctx.append(_lifecycle)
+    watch = StoreWatch(
+        lambda: container.storage().primary.connected,
+        lambda: read_store_stats(container.storage().primary),
+        container.metrics(),
+        settings.store_warn_percent,
+    )
+    app[STORE_WATCH] = watch
+    app.cleanup_ctx.append(watch.context)  # started after the storage, stopped before it
     return app

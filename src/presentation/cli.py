@@ -1,5 +1,6 @@
 import argparse
 import asyncio
+import logging
 import sys
 
 from kv_api.infrastructure.settings import Settings, StartupError
@@ -8,8 +9,10 @@ from kv_api.presentation.logs import configure_logging
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from kv_api.infrastructure.security.exposure import check_secret_exposure
     from kv_api.presentation.server import run
 
+    check_secret_exposure(settings)
     run(settings, max(1, args.workers))
     return 0
 
@@ -24,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
         "--status", action="store_true", help="list migrations and whether applied"
     )
     _add_user_commands(commands)
+    backup = commands.add_parser(
+        "backup", help="consistent copy of the embedded store (also while serving)"
+    )
+    backup.add_argument("dir", help="a new or empty folder for the copy and its manifest")
+    restore = commands.add_parser(
+        "restore", help="restore a backup into a stopped, empty data folder (KV_DATA_DIR)"
+    )
+    restore.add_argument("dir", help="a folder written by kv-api backup")
     return parser
 
 
@@ -36,19 +47,31 @@ def _add_user_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         "else read from the first line of stdin (never from the command line)",
     )
     create.add_argument("name", help="2-64 characters of letters, digits, '_', '.', '-'")
+    reset = actions.add_parser(
+        "set-password",
+        help="set a new password (asked twice on a terminal, else the first line of stdin) "
+        "and revoke every token the user holds",
+    )
+    reset.add_argument("name")
     delete = actions.add_parser("delete", help="delete an account, its keys and its tokens")
     delete.add_argument("name")
     listing = actions.add_parser("list", help="print account names, one per line")
     listing.add_argument("--limit", type=int, default=100_000, help="at most this many")
 
 
+def _admin_level(level: str) -> str:
+    return level if logging.getLevelName(level) >= logging.WARNING else "WARNING"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
         if args.command == "serve":
+            configure_logging(settings.log_level, settings.log_format)
             return _serve(settings, args)
+        # an operator's command prints plain lines: its log shows only warnings, as text
+        configure_logging(_admin_level(settings.log_level), "text")
         from kv_api.presentation.admin import run_admin
 
         return asyncio.run(run_admin(settings, args))

@@ -17,6 +17,7 @@ from kv_api.application.users.logout import LogoutHandler
 from kv_api.application.users.manage import ListUsersHandler, RemoveUserHandler
 from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
 from kv_api.application.users.register import RegisterUserHandler
+from kv_api.application.users.reset_password import ResetPasswordHandler
 from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import PasswordPolicy
 from kv_api.infrastructure.clock import SystemClock
@@ -119,6 +120,9 @@ class Container(containers.DeclarativeContainer):
     ensure_user = providers.Singleton(EnsureUserHandler, users, hasher, clock, password_policy)
     remove_user = providers.Singleton(RemoveUserHandler, users)
     list_users = providers.Singleton(ListUsersHandler, users)
+    reset_password = providers.Singleton(
+        ResetPasswordHandler, users, hasher, clock, password_policy
+    )
     login = providers.Singleton(
         ObservedLogin,
         providers.Singleton(LoginHandler, users, hasher, tokens, throttle, clock),

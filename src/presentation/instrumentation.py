@@ -108,14 +108,14 @@ def track_storage(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         current = storage()
-        clients = [("primary", current.primary)] + [("replica", r) for r in current.replicas]
-        for _, client in clients:
+        clients = [("primary", 0, current.primary)]
+        clients += [("replica", i, r) for i, r in enumerate(current.replicas)]
+        for _, _, client in clients:
             client.observe(metrics)
 
         def refresh() -> None:
-            for role, client in clients:
-                address = f"{client.address.host}:{client.address.port}"
-                metrics.connection_state(role, address, client.connected)
+            for role, index, client in clients:
+                metrics.connection_state(role, index, client.connected)
 
         async def poll() -> None:  # keeps other workers' values fresh under --workers N
             while True:

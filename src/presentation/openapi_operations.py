@@ -145,7 +145,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "kv",
         "the whole batch is stored",
         content=(JSON, s.WriteResponse),
-        errors=(*_BODY, *_SESSION),
+        errors=(*_BODY, *_SESSION, 507),
         body=s.WriteRequest,
         examples=_WRITE_EXAMPLES,
     ),
@@ -213,6 +213,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "ops",
         "Prometheus text format",
         content=("text/plain", {"type": "string"}),
+        errors=(401,),  # only when KV_METRICS_TOKEN is set
         public=True,
     ),
     Operation(

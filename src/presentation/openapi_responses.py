@@ -75,6 +75,12 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
         _error("rate_limited", "too many failed login attempts; try again later"),
         {"Retry-After": _RETRY_AFTER},
     ),
+    507: (
+        "InsufficientStorage",
+        "the store's memory is full: the write was not applied; reads and deletes still work",
+        _error("insufficient_storage", "the store is full: the write was not applied"),
+        {},
+    ),
     503: (
         "ServiceUnavailable",
         "the storage (Tarantool) is unavailable; retry later",

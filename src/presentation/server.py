@@ -52,8 +52,9 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
         handle_signals=False,
         shutdown_timeout=_CANCEL_GRACE,  # after our own drain, only stragglers are left
     )
-    await runner.setup()
     try:
+        # inside the try: a failed start still runs the cleanup contexts that did start
+        await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
         try:
             await site.start()

@@ -93,5 +93,4 @@ async def test_storage_errors_and_503_when_tarantool_is_unreachable(
         if name == "kv_storage_errors_total" and ("kind", "unavailable") in labels
     )
     assert unavailable >= 1
-    address = f"{nowhere.host}:{nowhere.port}"
-    assert value(samples, "kv_tarantool_connected", role="primary", address=address) == 0
+    assert value(samples, "kv_tarantool_connected", role="primary", index="0") == 0

@@ -168,3 +168,6 @@ def test_wrong_tarantool_credentials_stop_the_start_with_one_clear_line(tmp_path
     assert "refused the connection" in api.log()
     assert "KV_TARANTOOL_PASSWORD" in api.log()
     assert "Traceback" not in api.log()
+    assert "Task was destroyed" not in api.log()
+    promised = [line for line in api.log().splitlines() if line.startswith("kv-api: ")]
+    assert len(promised) == 1 and "KV_TARANTOOL_PASSWORD" in promised[0], api.log()

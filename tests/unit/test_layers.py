@@ -170,6 +170,7 @@ COMPOSITION_ROOT = {
     "kv_api.presentation.cli",
     "kv_api.presentation.admin",
     "kv_api.presentation.admin_users",
+    "kv_api.presentation.admin_backup",
     "kv_api.presentation.server",
 }
 

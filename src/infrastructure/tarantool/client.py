@@ -10,7 +10,7 @@ from asynctnt.exceptions import (
     TarantoolNotConnectedError,
 )
 
-from kv_api.application.errors import StorageRejected, StorageUnavailable
+from kv_api.application.errors import StorageFull, StorageRejected, StorageUnavailable
 from kv_api.infrastructure.settings import TarantoolAddress
 
 log = logging.getLogger("kv_api.tarantool")
@@ -21,9 +21,10 @@ _UNAVAILABLE_CODES = {
     ErrorCode.ER_READONLY,
     ErrorCode.ER_NO_SUCH_PROC,
     ErrorCode.ER_NO_SUCH_SPACE,
-    ErrorCode.ER_MEMORY_ISSUE,
     ErrorCode.ER_TIMEOUT,
 }
+# memtx arena exhausted: retrying will not help until data is deleted or the quota raised
+_FULL_CODES = {ErrorCode.ER_MEMORY_ISSUE}
 _REFUSED_RETRY_SECONDS = 2.0
 _REJECTED_CODES = {ErrorCode.ER_MEMTX_MAX_TUPLE_SIZE}
 _NETWORK_ERRORS = (
@@ -42,6 +43,8 @@ class CallObserver(Protocol):
 def _error_kind(error: Exception) -> str:
     if isinstance(error, StorageUnavailable):
         return "unavailable"
+    if isinstance(error, StorageFull):
+        return "full"
     return "rejected" if isinstance(error, StorageRejected) else "failed"
 
 
@@ -168,6 +171,9 @@ def _translate(exc: TarantoolDatabaseError) -> Exception:
     code: int = exc.code
     if code in _REJECTED_CODES:
         return StorageRejected("the store refused the batch: a tuple exceeds its size limit")
+    if code in _FULL_CODES:
+        log.warning("store full: %s", exc.message)
+        return StorageFull()
     if code in _UNAVAILABLE_CODES:
         log.warning("storage not ready: %s", exc.message)
         return StorageUnavailable()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kv_api.infrastructure.settings import Settings, SettingsError, TarantoolAddress
+from kv_api.infrastructure.tarantool.endpoint import forget_endpoint, record_endpoint
 
 log = logging.getLogger("kv_api.tarantool.managed")
 
@@ -101,6 +102,7 @@ class ManagedTarantool:
         self._stop_orphan()
         init = write_init_script(self.work_dir)
         await self._spawn(binary, init)
+        record_endpoint(self._settings.data_dir, self.credentials.address, APP_USER)
         self._supervisor = asyncio.create_task(self._supervise(binary, init))
 
     async def _spawn(self, binary: str, init: Path) -> None:
@@ -154,6 +156,7 @@ class ManagedTarantool:
 
     async def stop(self, timeout: float = 10.0) -> None:
         self._stopping = True
+        forget_endpoint(self._settings.data_dir)
         if self._supervisor is not None:
             self._supervisor.cancel()
         process = self._process

@@ -81,5 +81,11 @@ class TarantoolUserRepository:
     async def delete_by_username(self, username_normalized: str) -> bool:
         return bool(await self._client.call("kv_user_delete_by_name", [username_normalized]))
 
+    async def reset_password(
+        self, username_normalized: str, password_hash: str, now: float
+    ) -> bool:
+        args = [username_normalized, password_hash, now]
+        return bool(await self._client.call("kv_user_reset_password", args))
+
     async def list_usernames(self, limit: int) -> list[str]:
         return list(await self._client.call("kv_user_list", [limit]))

@@ -10,6 +10,7 @@ from kv_api.application.errors import (
     ApplicationError,
     Overloaded,
     RateLimited,
+    StorageFull,
     StorageRejected,
     StorageUnavailable,
     Unauthenticated,
@@ -39,6 +40,7 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (UsernameTaken, 409),
     (RateLimited, 429),
     (StorageUnavailable, 503),
+    (StorageFull, 507),
     (Overloaded, 503),
     (StorageRejected, 400),
 ]

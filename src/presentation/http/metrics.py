@@ -3,6 +3,7 @@
 import os
 import tempfile
 from collections.abc import Callable
+from typing import Protocol
 
 from aiohttp.web_urldispatcher import AbstractResource
 from prometheus_client import (
@@ -42,6 +43,21 @@ def fresh_multiprocess_dir() -> str:
 def worker_exited(pid: int, path: str) -> None:
     """Drop the dead worker's live gauges; its counters and histograms stay in the totals."""
     mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+
+
+class StoreFigures(Protocol):
+    @property
+    def arena_used(self) -> int: ...
+    @property
+    def arena_size(self) -> int: ...
+    @property
+    def quota_used(self) -> int: ...
+    @property
+    def quota_size(self) -> int: ...
+    @property
+    def tuples(self) -> int: ...
+    @property
+    def checkpoint_age(self) -> float: ...
 
 
 def _registry() -> CollectorRegistry:
@@ -88,7 +104,7 @@ class Metrics:
         self.delete_batch = batch.labels("delete")
         self.storage_errors = Counter(
             "kv_storage_errors",
-            "failed Tarantool calls by function and kind (unavailable, rejected, failed)",
+            "failed Tarantool calls by function and kind (unavailable, full, rejected, failed)",
             ["function", "kind"],
             registry=reg,
         )
@@ -101,12 +117,38 @@ class Metrics:
         self.tarantool_connected = Gauge(
             "kv_tarantool_connected",
             "1 when the connection to this Tarantool is up (min over live workers)",
-            ["role", "address"],
+            ["role", "index"],  # no address: /metrics must not map the internal network
             multiprocess_mode="livemin",
             registry=reg,
         )
+        self._store_gauges(reg)
         self._before_scrape: list[Callable[[], None]] = []
         self._http: dict[tuple[AbstractResource | None, str, int], tuple[Counter, Histogram]] = {}
+
+    def _store_gauges(self, reg: CollectorRegistry) -> None:
+        def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(name, text, labels, multiprocess_mode="livemax", registry=reg)
+
+        self.arena_used = gauge("kv_tarantool_memtx_arena_used_bytes", "memtx arena in use")
+        self.arena_size = gauge("kv_tarantool_memtx_arena_size_bytes", "memtx arena allocated")
+        self.quota_used = gauge(
+            "kv_tarantool_memtx_quota_used_bytes", "memtx memory taken from the quota"
+        )
+        self.quota_size = gauge(
+            "kv_tarantool_memtx_quota_size_bytes", "memtx quota (KV_TARANTOOL_MEMORY_MB)"
+        )
+        self.tuples = gauge("kv_tarantool_tuples", "tuples in a space", ("space",))
+        self.checkpoint_age = gauge(
+            "kv_tarantool_checkpoint_age_seconds", "seconds since the last checkpoint (.snap)"
+        )
+
+    def store_stats(self, stats: StoreFigures) -> None:
+        self.arena_used.set(stats.arena_used)
+        self.arena_size.set(stats.arena_size)
+        self.quota_used.set(stats.quota_used)
+        self.quota_size.set(stats.quota_size)
+        self.tuples.labels("kv_data").set(stats.tuples)
+        self.checkpoint_age.set(stats.checkpoint_age)
 
     def observe_request(
         self, resource: AbstractResource | None, method: str, status: int, seconds: float
@@ -133,8 +175,8 @@ class Metrics:
     def storage_error(self, function: str, kind: str) -> None:
         self.storage_errors.labels(function, kind).inc()
 
-    def connection_state(self, role: str, address: str, connected: bool) -> None:
-        self.tarantool_connected.labels(role, address).set(1 if connected else 0)
+    def connection_state(self, role: str, index: int, connected: bool) -> None:
+        self.tarantool_connected.labels(role, str(index)).set(1 if connected else 0)
 
     def before_scrape(self, refresh: Callable[[], None]) -> None:
         self._before_scrape.append(refresh)
