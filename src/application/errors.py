@@ -51,8 +51,10 @@ class UsernameTaken(ApplicationError):
 class RateLimited(ApplicationError):
     code = "rate_limited"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed login attempts; try again later")
+    def __init__(
+        self, retry_after: int, message: str = "too many failed login attempts; try again later"
+    ) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 
@@ -60,6 +62,16 @@ class StorageUnavailable(ApplicationError):
     code = "storage_unavailable"
 
     def __init__(self, message: str = "storage is unavailable, try again shortly") -> None:
+        super().__init__(message)
+        self.retry_after = 1
+
+
+class Overloaded(ApplicationError):
+    """A bounded queue (password hashing) is full: come back shortly rather than wait."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str = "the server is busy, try again shortly") -> None:
         super().__init__(message)
         self.retry_after = 1
 

@@ -78,6 +78,16 @@ class Settings:
     # operations: scrape token, store fullness warning
     metrics_token: str | None = None
     store_warn_percent: int = 85
+    # Limits of the HTTP edge against hostile or broken clients (docs/security-limits.md)
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keepalive_timeout: float = 30.0
+    max_connections: int = 1000
+    max_header_bytes: int = 16 * 1024
+    max_response_bytes: int = 32 * 1024 * 1024
+    register_max_per_window: int = 20
+    register_window: int = 60
+    max_hash_queue: int = 64
 
     @property
     def embedded(self) -> bool:

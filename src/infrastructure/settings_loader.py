@@ -106,6 +106,26 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         "store_warn_percent": env.whole(
             "KV_STORE_WARN_PERCENT", d.store_warn_percent, low=1, high=100
         ),
+        # Limits of the HTTP edge against hostile or broken clients (docs/security-limits.md)
+        "header_timeout": env.number("KV_HEADER_TIMEOUT", d.header_timeout, low=0.1, high=3600),
+        "body_timeout": env.number("KV_BODY_TIMEOUT", d.body_timeout, low=0.1, high=3600),
+        "keepalive_timeout": env.number(
+            "KV_KEEPALIVE_TIMEOUT", d.keepalive_timeout, low=0.1, high=3600
+        ),
+        "max_connections": env.whole(
+            "KV_MAX_CONNECTIONS", d.max_connections, low=1, high=1_000_000
+        ),
+        "max_header_bytes": env.whole(
+            "KV_MAX_HEADER_BYTES", d.max_header_bytes, low=1024, high=1024 * 1024
+        ),
+        "max_response_bytes": env.whole(
+            "KV_MAX_RESPONSE_BYTES", d.max_response_bytes, low=1024, high=2**31
+        ),
+        "register_max_per_window": env.whole(
+            "KV_REGISTER_MAX", d.register_max_per_window, low=1, high=1_000_000_000
+        ),
+        "register_window": env.whole("KV_REGISTER_WINDOW", d.register_window, low=1, high=86400),
+        "max_hash_queue": env.whole("KV_MAX_HASH_QUEUE", d.max_hash_queue, low=1, high=1_000_000),
     }
 
 

@@ -34,6 +34,7 @@ from kv_api.infrastructure.tarantool.sessions import (
 from kv_api.infrastructure.tarantool.storage import Storage
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from kv_api.presentation.http.metrics import Metrics
+from kv_api.presentation.http.rate_limit import AddressRateLimiter
 from kv_api.presentation.instrumentation import ObservedKeyValueRepository, ObservedLogin
 
 
@@ -43,6 +44,7 @@ def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
         settings.argon2_time_cost,
         settings.argon2_parallelism,
         settings.hash_workers,
+        settings.max_hash_queue,
     )
     try:
         yield hasher
@@ -107,6 +109,11 @@ class Container(containers.DeclarativeContainer):
         metrics,
     )
 
+    registration_limit = providers.Singleton(
+        AddressRateLimiter,
+        settings.provided.register_max_per_window,
+        settings.provided.register_window,
+    )
     register_user = providers.Singleton(
         RegisterUserHandler, users, hasher, tokens, clock, password_policy
     )
@@ -124,7 +131,7 @@ class Container(containers.DeclarativeContainer):
     logout = providers.Singleton(LogoutHandler, revocations)
     get_profile = providers.Singleton(GetProfileHandler, users)
     update_profile = providers.Singleton(
-        UpdateProfileHandler, users, hasher, tokens, clock, password_policy
+        UpdateProfileHandler, users, hasher, tokens, clock, password_policy, throttle
     )
     delete_account = providers.Singleton(DeleteAccountHandler, users)
 

@@ -17,7 +17,9 @@ from kv_api.infrastructure.tarantool.managed import ManagedTarantool
 from kv_api.presentation.app import IN_FLIGHT, create_app
 from kv_api.presentation.gc_tuning import collect_periodically, tune_for_serving
 from kv_api.presentation.http.inflight import InFlightRequests
+from kv_api.presentation.http.limits import EdgeLimits
 from kv_api.presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
+from kv_api.presentation.http.protocol import EdgeAppRunner
 
 log = logging.getLogger("kv_api.server")
 _CANCEL_GRACE = 1.0
@@ -43,8 +45,9 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     stop = _stop_event()
     app = create_app(settings)
     in_flight = app[IN_FLIGHT]
-    runner = web.AppRunner(
+    runner = EdgeAppRunner(
         app,
+        _edge_limits(settings),
         access_log=None,  # the edge middleware writes it (KV_ACCESS_LOG)
         handle_signals=False,
         shutdown_timeout=_CANCEL_GRACE,  # after our own drain, only stragglers are left
@@ -70,6 +73,17 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     finally:
         await runner.cleanup()
     log.info("stopped")
+
+
+def _edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        max_body_bytes=settings.max_body_bytes,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        keepalive_timeout=settings.keepalive_timeout,
+        max_connections=settings.max_connections,
+        max_header_bytes=settings.max_header_bytes,
+    )
 
 
 async def _drain(site: web.TCPSite, in_flight: InFlightRequests, timeout: float) -> None:

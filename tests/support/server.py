@@ -19,6 +19,7 @@ CHEAP_ENV = {
     "KV_ARGON2_TIME_COST": "1",
     "KV_JWT_SECRET": "test-secret-that-is-at-least-32-bytes-long!",
     "KV_LOG_FORMAT": "text",
+    "KV_REGISTER_MAX": "1000000",  # every test registers from 127.0.0.1
 }
 
 

@@ -232,3 +232,40 @@ def test_hashing_threads_default_to_half_the_cpus_shared_by_the_processes(
 def test_hashing_threads_default_and_override() -> None:
     assert load_settings({}).hash_workers == default_hash_workers()
     assert load_settings({"KV_HASH_WORKERS": "3"}).hash_workers == 3
+
+
+class TestEdgeLimits:
+    def test_defaults(self) -> None:
+        settings = load_settings({})
+        assert (settings.header_timeout, settings.body_timeout) == (10.0, 60.0)
+        assert (settings.keepalive_timeout, settings.max_connections) == (30.0, 1000)
+        assert (settings.max_header_bytes, settings.max_response_bytes) == (16384, 32 * 2**20)
+        assert (settings.register_max_per_window, settings.register_window) == (20, 60)
+        assert settings.max_hash_queue == 64
+
+    def test_values(self) -> None:
+        settings = load_settings(
+            {
+                "KV_HEADER_TIMEOUT": "2.5",
+                "KV_BODY_TIMEOUT": "7",
+                "KV_KEEPALIVE_TIMEOUT": "3",
+                "KV_MAX_CONNECTIONS": "50",
+                "KV_MAX_HEADER_BYTES": "8192",
+                "KV_MAX_RESPONSE_BYTES": "1048576",
+                "KV_REGISTER_MAX": "5",
+                "KV_REGISTER_WINDOW": "600",
+                "KV_MAX_HASH_QUEUE": "8",
+            }
+        )
+        assert (settings.header_timeout, settings.body_timeout) == (2.5, 7.0)
+        assert (settings.keepalive_timeout, settings.max_connections) == (3.0, 50)
+        assert (settings.max_header_bytes, settings.max_response_bytes) == (8192, 2**20)
+        assert (settings.register_max_per_window, settings.register_window) == (5, 600)
+        assert settings.max_hash_queue == 8
+
+    @pytest.mark.parametrize(
+        "name", ["KV_HEADER_TIMEOUT", "KV_MAX_CONNECTIONS", "KV_MAX_HASH_QUEUE"]
+    )
+    def test_nonsense_is_refused(self, name: str) -> None:
+        with pytest.raises(SettingsError, match=name):
+            load_settings({name: "0"})

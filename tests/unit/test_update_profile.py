@@ -4,6 +4,7 @@ import pytest
 
 from kv_api.application.errors import (
     CurrentPasswordRequired,
+    RateLimited,
     SessionExpired,
     WrongCurrentPassword,
 )
@@ -29,7 +30,12 @@ async def update(
     world: FakeWorld, user: User, policy: PasswordPolicy | None = None, **changes: Any
 ) -> ProfileUpdated:
     handler = UpdateProfileHandler(
-        world.users, world.hasher, world.tokens, world.clock, policy or PasswordPolicy()
+        world.users,
+        world.hasher,
+        world.tokens,
+        world.clock,
+        policy or PasswordPolicy(),
+        world.throttle,
     )
     command = UpdateProfile(session=session_of(user), fields=frozenset(changes), **changes)
     return await handler(command)
@@ -55,7 +61,7 @@ class TestProfileFields:
     ) -> None:
         command = UpdateProfile(session_of(alice), frozenset({"last_name"}), email=None)
         handler = UpdateProfileHandler(
-            world.users, world.hasher, world.tokens, world.clock, PasswordPolicy()
+            world.users, world.hasher, world.tokens, world.clock, PasswordPolicy(), world.throttle
         )
         result = await handler(command)
         assert result.user.profile == Profile("alice@example.com", "Alice", None)
@@ -109,6 +115,16 @@ class TestPasswordChange:
         assert exc.value.code == "wrong_current_password"
         assert world.user(alice.id) == alice
         assert world.tokens.issued == []
+
+    async def test_wrong_current_passwords_count_in_the_login_throttle(
+        self, world: FakeWorld, alice: User
+    ) -> None:
+        for _ in range(world.throttle.max_failures):
+            with pytest.raises(WrongCurrentPassword):
+                await update(world, alice, password="brand-new-pass", current_password="guess")
+        with pytest.raises(RateLimited):
+            await update(world, alice, password="brand-new-pass", current_password=PASSWORD)
+        assert world.throttle.failures["user:alice"].count == world.throttle.max_failures
 
     async def test_success_returns_a_fresh_token_and_ends_old_sessions(
         self, world: FakeWorld, alice: User

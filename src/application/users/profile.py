@@ -1,10 +1,11 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kv_api.application.errors import CurrentPasswordRequired, WrongCurrentPassword
+from kv_api.application.errors import CurrentPasswordRequired, RateLimited, WrongCurrentPassword
 from kv_api.application.ports import (
     Clock,
     IssuedToken,
+    LoginThrottle,
     PasswordHasher,
     ProfileChange,
     TokenIssuer,
@@ -38,12 +39,14 @@ class UpdateProfileHandler:
         tokens: TokenIssuer,
         clock: Clock,
         policy: PasswordPolicy,
+        throttle: LoginThrottle,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
         self._policy = policy
+        self._throttle = throttle
 
     async def __call__(self, command: UpdateProfile) -> ProfileUpdated:
         user = await self._users.by_session(command.session)
@@ -113,5 +116,13 @@ class UpdateProfileHandler:
 
     async def _matches_current(self, user: User, guess: str) -> bool:
         """Every check of a caller's guess at the current password passes here (both the
-        current_password and a resent password), so a limit on guessing covers both."""
-        return await self._hasher.verify(user.password_hash, guess)
+        current_password and a resent password), so a limit on guessing covers both: the
+        login's per-user count, so a stolen token cannot guess past the login throttle."""
+        scope = "user:" + user.username.casefold()
+        retry_after = await self._throttle.attempt([scope], int(self._clock.now().timestamp()))
+        if retry_after > 0:
+            raise RateLimited(retry_after)
+        if not await self._hasher.verify(user.password_hash, guess):
+            return False
+        await self._throttle.succeeded(scope, [])
+        return True

@@ -8,6 +8,8 @@ from argon2 import PasswordHasher as Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from kv_api.application.errors import Overloaded
+
 # Niceness added to each hashing thread (Linux sets it per thread): when logins and reads
 # compete for the CPU, the event loop wins and logins wait. `make bench` (mixed): reads'
 # throughput under a login storm +40-70%, their median latency -25%.
@@ -24,7 +26,9 @@ def _yield_to_requests() -> None:
 class Argon2PasswordHasher:
     """argon2id; hashing runs in a bounded thread pool so the event loop keeps serving."""
 
-    def __init__(self, memory_kib: int, time_cost: int, parallelism: int, workers: int) -> None:
+    def __init__(
+        self, memory_kib: int, time_cost: int, parallelism: int, workers: int, max_queue: int = 64
+    ) -> None:
         self._argon = Argon2(
             time_cost=time_cost,
             memory_cost=memory_kib,
@@ -35,10 +39,20 @@ class Argon2PasswordHasher:
             max_workers=workers, thread_name_prefix="argon2", initializer=_yield_to_requests
         )
         self._dummy_hash = self._argon.hash("dummy password for unknown users")
+        self._max_queue = max_queue
+        self._queued = 0
 
     async def _run(self, fn: "object", *args: str) -> object:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+        # A full queue answers at once: a flood of registrations or logins must not make
+        # every legitimate login wait behind it.
+        if self._queued >= self._max_queue:
+            raise Overloaded()
+        self._queued += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+        finally:
+            self._queued -= 1
 
     async def hash(self, password: str) -> str:
         return str(await self._run(self._argon.hash, password))

@@ -2,11 +2,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import http_exceptions, web
+from aiohttp.web_protocol import RequestPayloadError
 from marshmallow import ValidationError
 
 from kv_api.application.errors import (
     ApplicationError,
+    Overloaded,
     RateLimited,
     StorageFull,
     StorageRejected,
@@ -39,9 +41,13 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (RateLimited, 429),
     (StorageUnavailable, 503),
     (StorageFull, 507),
+    (Overloaded, 503),
     (StorageRejected, 400),
 ]
 AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
+# A body that broke off or was framed wrongly, seen by a handler reading it: the client's
+# fault, one quiet line (the parser's message may quote the request).
+_BODY_ERRORS = (RequestPayloadError, http_exceptions.HttpProcessingError, ConnectionResetError)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -70,7 +76,7 @@ def _from_application(exc: ApplicationError) -> web.Response:
     headers: dict[str, str] = {}
     if status == 401:
         headers.update(AUTH_HEADERS)
-    if isinstance(exc, (RateLimited, StorageUnavailable)):
+    if isinstance(exc, (RateLimited, StorageUnavailable, Overloaded)):
         headers["Retry-After"] = str(max(1, exc.retry_after))
     return error_response(status, exc.code, exc.message, headers=headers)
 
@@ -114,5 +120,8 @@ def response_for(exc: Exception) -> web.Response | None:
         if exc.fields:
             return error_response(exc.status, exc.code, exc.message, fields=exc.fields)
         return error_response(exc.status, exc.code, exc.message)
+    if isinstance(exc, _BODY_ERRORS):
+        log.warning("could not read a request body: %s", type(exc).__name__)
+        return error_response(400, "malformed_body", "the request body could not be read")
     log.error("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", "internal server error")

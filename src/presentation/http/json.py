@@ -29,10 +29,15 @@ def _finite_float(text: str) -> float:
 
 def _parse_exact(body: bytes) -> Any:
     try:
-        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+        # decoded here: json.loads would guess UTF-16 or UTF-32 from bytes, and JSON over
+        # HTTP is UTF-8 only
+        text = body.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except _NumberOutOfRange as exc:
         raise BadRequest("number_out_of_range", str(exc)) from None
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise BadRequest("too_deep", "the request body is nested too deeply") from None
+    except ValueError as exc:
         raise BadRequest("invalid_json", f"the request body is not valid JSON: {exc}") from None
 
 

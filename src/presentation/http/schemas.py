@@ -8,8 +8,17 @@ from kv_api.domain.keys import WriteMode
 
 _USERNAME = r"^[A-Za-z0-9_.\-]{2,64}$"
 _NAME_HELP = "1-64 characters: letters, spaces, '-' and '''"
-# OpenAPI 3.0 cannot spell "Unicode letters and marks": a named format documents the rule.
-_NAME_DOC = {"format": "person-name", "description": _NAME_HELP}
+# The domain's rule (PersonName) as an ECMA-262 pattern with Unicode properties: the server
+# validates with the domain; the document lets a client check before sending.
+_NAME_DOC = {
+    "format": "person-name",
+    "description": _NAME_HELP,
+    "pattern": r"^\p{L}(\p{L}|\p{M}|[ '-])*$",
+}
+# Unpadded base64url with no length that leaves one character over (exactly what decodes);
+# 1366 characters carry 1024 bytes, the longest key.
+CURSOR_PATTERN = r"^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
+CURSOR_MAX_LENGTH = 1366
 
 
 JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
@@ -62,6 +71,15 @@ class Text(fields.String):
         except UnicodeEncodeError:
             raise ValidationError("must be valid Unicode text (no lone surrogates)") from None
         return text
+
+
+class PlainInteger(fields.Integer):
+    """Digits only: `int()` would also take " 5", "+5", "5_0" and Arabic-Indic digits."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class _Strict(Schema):
@@ -182,9 +200,14 @@ class ListKeysQuery(_Lenient):
     prefix = fields.String(load_default="", validate=validate.Length(max=1024))
     after = fields.String(
         load_default=None,
-        metadata={"description": "the opaque cursor from `next`; empty or absent: first page"},
+        # checked by the route (decode_cursor), which names the problem `invalid_cursor`
+        metadata={
+            "description": "the opaque cursor from `next`; empty or absent: first page",
+            "pattern": CURSOR_PATTERN,
+            "maxLength": CURSOR_MAX_LENGTH,
+        },
     )
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1000))
+    limit = PlainInteger(load_default=None, validate=validate.Range(min=1, max=1000))
 
 
 # Response bodies: the routes build them as dicts; these schemas document them in OpenAPI.

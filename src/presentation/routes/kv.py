@@ -1,5 +1,5 @@
 import base64
-import binascii
+import re
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -16,9 +16,16 @@ from kv_api.application.ports import CheckedPairs, WriteItems
 from kv_api.domain.keys import WriteMode
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
+from kv_api.presentation.http.bounded_json import read_answer
 from kv_api.presentation.http.json import json_response, parse_json, read_json
 from kv_api.presentation.http.problems import BadRequest
-from kv_api.presentation.http.schemas import KeysRequest, ListKeysQuery, WriteRequest
+from kv_api.presentation.http.schemas import (
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
+    KeysRequest,
+    ListKeysQuery,
+    WriteRequest,
+)
 
 routes = web.RouteTableDef()
 _write = WriteRequest()
@@ -26,6 +33,7 @@ _keys = KeysRequest()
 _list = ListKeysQuery()
 _MODES = {mode.value: mode for mode in WriteMode}
 _NO_MODE = object()
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 class WriteBodyDecoder(Protocol):
@@ -91,11 +99,13 @@ async def write(
 @routes.post("/api/read")
 @inject
 async def read(
-    request: web.Request, handler: ReadBatchHandler = Provide[Container.read_batch]
+    request: web.Request,
+    handler: ReadBatchHandler = Provide[Container.read_batch],
+    max_response_bytes: int = Provide[Container.settings.provided.max_response_bytes],
 ) -> web.Response:
     keys = load_keys(await read_json(request))
     result = await handler(ReadBatch(current_session(request), keys))
-    return json_response({"data": result.found, "not_found": result.not_found})
+    return read_answer(result.found, result.not_found, max_response_bytes)
 
 
 @routes.post("/api/delete")
@@ -112,15 +122,14 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        key = ""
-    if not key:
+def decode_cursor(cursor: str) -> str | None:
+    """The position a cursor names (None: the start). The query schema lets through only
+    base64url that decodes; bytes that are not UTF-8 are skipped, so every cursor the OpenAPI
+    document allows names a position and is answered."""
+    if len(cursor) > CURSOR_MAX_LENGTH or not _CURSOR.fullmatch(cursor):
         raise BadRequest("invalid_cursor", "after must be a cursor returned in `next`")
-    return key
+    raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_")
+    return raw.decode("utf-8", errors="ignore") or None
 
 
 @routes.get("/api/keys")

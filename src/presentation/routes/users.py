@@ -28,6 +28,7 @@ from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
 from kv_api.presentation.http.json import json_response, read_json
 from kv_api.presentation.http.problems import BadRequest
+from kv_api.presentation.http.rate_limit import AddressRateLimiter
 from kv_api.presentation.http.schemas import LoginRequest, RegisterRequest, UpdateProfileRequest
 
 routes = web.RouteTableDef()
@@ -77,8 +78,11 @@ def client_address(request: web.Request) -> str:
 @routes.post("/api/register")
 @inject
 async def register(
-    request: web.Request, handler: RegisterUserHandler = Provide[Container.register_user]
+    request: web.Request,
+    handler: RegisterUserHandler = Provide[Container.register_user],
+    limit: AddressRateLimiter = Provide[Container.registration_limit],
 ) -> web.Response:
+    limit.check(client_address(request))
     body = load_all_problems(_register, await read_json(request), handler.problems)
     result = await handler(RegisterUser(**body))
     return json_response(

@@ -22,6 +22,7 @@ from kv_api.presentation.http.auth import current_session
 from kv_api.presentation.http.errors import response_for
 from kv_api.presentation.http.json import json_response, read_json
 from kv_api.presentation.http.problems import BadRequest
+from kv_api.presentation.http.rate_limit import AddressRateLimiter
 from kv_api.presentation.http.schemas import LoginRequest
 from kv_api.presentation.http.users_face_schemas import (
     REGISTRATION_DATE_FORMAT,
@@ -69,8 +70,11 @@ def token_body(token: str) -> dict[str, str]:
 
 @inject
 async def register(
-    request: web.Request, handler: RegisterUserHandler = Provide[Container.register_user]
+    request: web.Request,
+    handler: RegisterUserHandler = Provide[Container.register_user],
+    limit: AddressRateLimiter = Provide[Container.registration_limit],
 ) -> web.Response:
+    limit.check(client_address(request))
     body = load_all_problems(_register, await read_json(request), handler.problems)
     result = await handler(RegisterUser(**body))
     return json_response({"data": account_body(result.user), **token_body(result.token.token)})

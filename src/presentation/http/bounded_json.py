@@ -1,0 +1,44 @@
+"""The read answer, encoded pair by pair and refused once the JSON passes the response bound.
+
+Storage caps what it hands over in stored (MessagePack) bytes, but the JSON can be six times
+larger (a control character becomes `\\u0001`): encoding pair by pair stops at the bound
+instead of building the whole answer first, so memory stays near the bound."""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from kv_api.presentation.http.problems import BadRequest
+
+
+def _encode(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:  # lone surrogates, integers past 64 bits
+        return json.dumps(value, ensure_ascii=True).encode("ascii")
+
+
+def read_answer(found: Mapping[str, Any], not_found: Sequence[str], limit: int) -> web.Response:
+    """`{"data": found, "not_found": not_found}`, or a 400 when its JSON is over `limit`."""
+    parts = [b'{"data":{']
+    size = len(parts[0])
+    for key, value in found.items():
+        part = b"%s%s:%s" % (b"," if len(parts) > 1 else b"", _encode(key), _encode(value))
+        size += len(part)
+        if size > limit:
+            raise _too_large(limit)
+        parts.append(part)
+    parts.append(b'},"not_found":%s}' % _encode(list(not_found)))
+    if size + len(parts[-1]) > limit:
+        raise _too_large(limit)
+    return web.Response(body=b"".join(parts), content_type="application/json")
+
+
+def _too_large(limit: int) -> BadRequest:
+    return BadRequest(
+        "response_too_large",
+        f"the answer would be larger than {limit} bytes of JSON; read fewer keys per request",
+    )

@@ -1,0 +1,53 @@
+"""JSON answers for what aiohttp refuses before any middleware runs (its HTTP parser, a body
+that breaks off), logged as one WARNING line that names only the kind of problem: the
+parser's own message quotes the offending line, so a bearer token sent with a stray control
+character would otherwise land in the log."""
+
+import logging
+from http import HTTPStatus
+
+import orjson
+from aiohttp import http_exceptions, web
+
+from kv_api.presentation.http.errors import error_body, error_response
+
+log = logging.getLogger("kv_api.http.parser")
+# Every method some route serves; an unknown method has no resource to ask.
+ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE"
+
+
+def _classify(exc: BaseException | None) -> tuple[int, str, str]:
+    if isinstance(exc, http_exceptions.BadHttpMethod):
+        return 405, "method_not_allowed", "unknown HTTP method"
+    if isinstance(exc, http_exceptions.LineTooLong) or "Too many headers" in str(exc):
+        return 431, "headers_too_large", "the request line or headers are larger than allowed"
+    if isinstance(exc, http_exceptions.HttpProcessingError):
+        return 400, "malformed_request", "the request is not valid HTTP/1.1"
+    return 400, "malformed_request", "the request could not be read"
+
+
+def parser_error_response(
+    remote: str | None, status: int, exc: BaseException | None
+) -> web.Response:
+    """The answer for aiohttp's `RequestHandler.handle_error`; 500 and 504 are the server's."""
+    if status == 504:
+        return error_response(504, "timeout", "the request took too long")
+    if status >= 500:
+        log.error("error handling a request", exc_info=exc)
+        return error_response(500, "internal_error", "internal server error")
+    status, code, message = _classify(exc)
+    log.warning("refused a malformed request from %s: %s (%d)", remote, type(exc).__name__, status)
+    headers = {"Allow": ALLOWED_METHODS} if status == 405 else None
+    return error_response(status, code, message, headers=headers)
+
+
+def raw_answer(status: int, code: str, message: str, retry_after: int | None = None) -> bytes:
+    """A whole HTTP/1.1 error answer for a connection that has no request object to answer."""
+    body = orjson.dumps(error_body(code, message))
+    extra = f"Retry-After: {retry_after}\r\n" if retry_after is not None else ""
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"{extra}Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
