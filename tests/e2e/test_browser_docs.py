@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.openapi import build_openapi
 from tests.conftest import unique_name
-from tests.support.server import ApiProcess
+from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,9 +41,7 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, tarantool: TarantoolProcess
 ) -> Iterator[ApiProcess]:
     env = {
-        "KV_TARANTOOL_URI": f"{tarantool.address.host}:{tarantool.address.port}",
-        "KV_TARANTOOL_USER": tarantool.user,
-        "KV_TARANTOOL_PASSWORD": tarantool.password,
+        **tarantool_env(tarantool),
         "KV_LOG_LEVEL": "WARNING",
     }
     api = ApiProcess(tmp_path_factory.mktemp("docs") / "data", env)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.raw_http import closed_by_server, connect, exchange, read_response
-from tests.support.server import ApiProcess
+from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
 CAP = 20
@@ -20,9 +20,7 @@ def server(
     tarantool: TarantoolProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiProcess]:
     env = {
-        "KV_TARANTOOL_URI": f"{tarantool.address.host}:{tarantool.address.port}",
-        "KV_TARANTOOL_USER": tarantool.user,
-        "KV_TARANTOOL_PASSWORD": tarantool.password,
+        **tarantool_env(tarantool),
         "KV_HEADER_TIMEOUT": "1",
         "KV_BODY_TIMEOUT": "1",
         "KV_KEEPALIVE_TIMEOUT": "2",

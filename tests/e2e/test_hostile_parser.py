@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import unique_name
 from tests.support.raw_http import RawResponse, exchange
-from tests.support.server import ApiProcess
+from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
 HOST = b"Host: 127.0.0.1\r\n"
@@ -19,9 +19,7 @@ def server(
     tarantool: TarantoolProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiProcess]:
     env = {
-        "KV_TARANTOOL_URI": f"{tarantool.address.host}:{tarantool.address.port}",
-        "KV_TARANTOOL_USER": tarantool.user,
-        "KV_TARANTOOL_PASSWORD": tarantool.password,
+        **tarantool_env(tarantool),
     }
     api = ApiProcess(tmp_path_factory.mktemp("hostile") / "data", env)
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.observability import Samples, parse_metrics, value
-from tests.support.server import ApiProcess
+from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
 # Slow: starts several worker processes.
@@ -38,9 +38,7 @@ def test_metrics_add_up_across_worker_processes(
     tarantool: TarantoolProcess, tmp_path: Path
 ) -> None:
     env = {
-        "KV_TARANTOOL_URI": f"{tarantool.address.host}:{tarantool.address.port}",
-        "KV_TARANTOOL_USER": tarantool.user,
-        "KV_TARANTOOL_PASSWORD": tarantool.password,
+        **tarantool_env(tarantool),
         "KV_ACCESS_LOG": "false",
     }
     api = ApiProcess(tmp_path / "data", env=env, args=("--workers", "2")).start()

@@ -22,7 +22,7 @@ from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
-from tests.support.server import CHEAP_ENV, kv_api_binary
+from tests.support.server import CHEAP_ENV, kv_api_binary, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
 Env = dict[str, str]
@@ -34,9 +34,7 @@ def cli_env(tarantool: TarantoolProcess, tmp_path: Path) -> Env:
     return {
         **os.environ,
         **CHEAP_ENV,
-        "KV_TARANTOOL_URI": f"{tarantool.address.host}:{tarantool.address.port}",
-        "KV_TARANTOOL_USER": tarantool.user,
-        "KV_TARANTOOL_PASSWORD": tarantool.password,
+        **tarantool_env(tarantool),
         "KV_DATA_DIR": str(tmp_path / "data"),
         "KV_LOG_LEVEL": "WARNING",
     }

@@ -23,6 +23,15 @@ CHEAP_ENV = {
 }
 
 
+def tarantool_env(tarantool: Any) -> dict[str, str]:
+    """The variables that point `kv-api` at a test Tarantool (a TarantoolProcess)."""
+    return {
+        "KV_TARANTOOL_URI": f"{tarantool.address.host}:{tarantool.address.port}",
+        "KV_TARANTOOL_USER": tarantool.user,
+        "KV_TARANTOOL_PASSWORD": tarantool.password,
+    }
+
+
 def kv_api_binary() -> str:
     return KV_API if os.path.exists(KV_API) else "kv-api"
 

@@ -22,7 +22,7 @@ from kv_api.application.users.profile import (
     ProfileUpdated,
     UpdateProfileHandler,
 )
-from kv_api.application.users.register import RegisterUserHandler
+from kv_api.application.users.register import Registered, RegisterUserHandler
 from kv_api.domain.users import User
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
@@ -75,6 +75,15 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+async def register_account(
+    request: web.Request, schema: Schema, handler: RegisterUserHandler, limit: AddressRateLimiter
+) -> Registered:
+    """Both faces' registration: the per-address limit, every problem at once, the use case."""
+    limit.check(client_address(request))
+    body = load_all_problems(schema, await read_json(request), handler.problems)
+    return await handler(RegisterUser(**body))
+
+
 @routes.post("/api/register")
 @inject
 async def register(
@@ -82,9 +91,7 @@ async def register(
     handler: RegisterUserHandler = Provide[Container.register_user],
     limit: AddressRateLimiter = Provide[Container.registration_limit],
 ) -> web.Response:
-    limit.check(client_address(request))
-    body = load_all_problems(_register, await read_json(request), handler.problems)
-    result = await handler(RegisterUser(**body))
+    result = await register_account(request, _register, handler, limit)
     return json_response(
         {
             "status": "User created successfully",

@@ -9,7 +9,7 @@ from aiohttp import web
 from dependency_injector.wiring import Provide, inject
 from marshmallow import ValidationError
 
-from kv_api.application.users.commands import DeleteAccount, GetProfile, Login, Logout, RegisterUser
+from kv_api.application.users.commands import DeleteAccount, GetProfile, Login, Logout
 from kv_api.application.users.delete_account import DeleteAccountHandler
 from kv_api.application.users.login import LoginHandler
 from kv_api.application.users.logout import LogoutHandler
@@ -29,7 +29,11 @@ from kv_api.presentation.http.users_face_schemas import (
     UsersRegisterRequest,
     UsersUpdateRequest,
 )
-from kv_api.presentation.routes.users import client_address, load_all_problems, update_profile
+from kv_api.presentation.routes.users import (
+    client_address,
+    register_account,
+    update_profile,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 routes = web.RouteTableDef()
@@ -74,9 +78,7 @@ async def register(
     handler: RegisterUserHandler = Provide[Container.register_user],
     limit: AddressRateLimiter = Provide[Container.registration_limit],
 ) -> web.Response:
-    limit.check(client_address(request))
-    body = load_all_problems(_register, await read_json(request), handler.problems)
-    result = await handler(RegisterUser(**body))
+    result = await register_account(request, _register, handler, limit)
     return json_response({"data": account_body(result.user), **token_body(result.token.token)})
 
 
