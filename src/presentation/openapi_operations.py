@@ -72,7 +72,7 @@ _UPDATE = Operation(
     "users",
     "the updated profile; with a fresh token after a password change",
     content=(JSON, s.ProfileUpdateResponse),
-    errors=(*_BODY, 401, 403, *_STORAGE),
+    errors=(*_BODY, 401, 403, 429, *_STORAGE),
     body=s.UpdateProfileRequest,
     examples=_PROFILE_EXAMPLES,
 )
@@ -86,7 +86,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "users",
         "account created",
         content=(JSON, s.RegisterResponse),
-        errors=(*_BODY, 409, *_STORAGE),
+        errors=(*_BODY, 409, 429, *_STORAGE),
         body=s.RegisterRequest,
         public=True,
         examples=_ACCOUNT_EXAMPLES,

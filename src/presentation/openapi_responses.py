@@ -71,7 +71,8 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     ),
     429: (
         "TooManyRequests",
-        "too many failed logins for this username or client address",
+        "too many attempts: failed logins or password guesses for this user or client "
+        "address, or registrations from this address",
         _error("rate_limited", "too many failed login attempts; try again later"),
         {"Retry-After": _RETRY_AFTER},
     ),

@@ -34,7 +34,7 @@ USERS_FACE_OPERATIONS: tuple[Operation, ...] = (
         TAG,
         "account created",
         content=(JSON, u.UsersRegisterResponse),
-        errors=(*_BODY, 409, 503),
+        errors=(*_BODY, 409, 429, 503),
         body=u.UsersRegisterRequest,
         public=True,
         examples=_example("as older clients send it", _DOCUMENTED_ACCOUNT),
@@ -84,7 +84,7 @@ USERS_FACE_OPERATIONS: tuple[Operation, ...] = (
         TAG,
         "the updated account; with a fresh token after a password change",
         content=(JSON, u.UsersUpdateResponse),
-        errors=(*_BODY, 401, 403, 503),
+        errors=(*_BODY, 401, 403, 429, 503),
         body=u.UsersUpdateRequest,
         examples=_example(
             "as older clients send it: the current password again is no change",

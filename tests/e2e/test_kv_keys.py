@@ -119,3 +119,9 @@ async def test_prefix_longer_than_a_key_is_400(api: Client, auth: dict[str, str]
 
     assert status == 400
     assert list(body["error"]["fields"]) == ["prefix"]
+
+
+async def test_a_repeated_query_parameter_is_refused(api: Any, auth: dict[str, str]) -> None:
+    resp = await api.get("/api/keys?prefix=a&prefix=b", headers=auth)
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "repeated_parameter"

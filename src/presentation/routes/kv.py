@@ -137,6 +137,8 @@ def decode_cursor(cursor: str) -> str | None:
 async def list_keys(
     request: web.Request, handler: ListKeysHandler = Provide[Container.list_keys]
 ) -> web.Response:
+    if len(set(request.query)) != len(request.query):  # dict() would keep one value silently
+        raise BadRequest("repeated_parameter", "each query parameter may be given only once")
     query = _list.load(dict(request.query))
     after = decode_cursor(query["after"]) if query["after"] else None
     page = await handler(ListKeys(current_session(request), query["prefix"], after, query["limit"]))
