@@ -2,7 +2,7 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-# gcc compiles the write path's two C extensions (setup.py); the image ships Python's headers.
+# gcc compiles the write path's C extension (setup.py); the image ships Python's headers.
 # asynctnt and argon2-cffi ship manylinux wheels.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*

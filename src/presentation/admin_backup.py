@@ -19,7 +19,7 @@ from kv_api.infrastructure.tarantool.migrations import discover
 EXTERNAL = (
     "KV_TARANTOOL_URI points at an external tarantool whose files this command cannot read: "
     "on that host run box.backup.start() in its console, copy the files it lists, then "
-    "box.backup.stop() (see docs/operations-runbook.md, Backup and restore)"
+    "box.backup.stop() (see docs/operations.md, Backup and restore)"
 )
 
 
