@@ -84,6 +84,7 @@ async def test_a_full_store_refuses_writes_with_507_and_keeps_everything(
     read = await small_api.post("/api/read", json={"keys": stored[:8]}, headers=auth)
     assert read.status == 200
     assert (await read.json())["data"] == dict.fromkeys(stored[:8], VALUE)
+    assert (await small_api.get("/ready")).status == 200  # full is not down: reads still work
 
     with caplog.at_level(logging.WARNING, logger="kv_api.store"):
         metrics = parse_metrics(await (await small_api.get("/metrics")).text())
