@@ -331,3 +331,32 @@ async def test_a_body_over_the_limit_is_413(make_api: Any) -> None:
     raw = REGISTER.replace(b"example@example.com", b"x" * 2048 + b"@example.com")
     status, body = await send(api, "POST", "/users/register", raw)
     assert_error(status, body, 413, "payload_too_large")
+
+
+async def test_a_short_current_password_resent_is_no_change(make_api: Any) -> None:
+    """The bootstrap user of `make run` has a 7-character password (set by the operator, not by
+    the policy): resending it on PUT /users is still no change."""
+    name = unique_name("boot")
+    api = await make_api(bootstrap_user=(name, "presale"))
+    login = await api.post("/users/login", json={"username": name, "password": "presale"})
+    token = (await login.json())["access_token"]
+    auth = bearer(token)
+
+    same = await api.put(
+        "/users", json={"password": "presale", "email": "a@example.com"}, headers=auth
+    )
+    assert same.status == 200, await same.text()
+    assert "access_token" not in await same.json()
+    other = await api.put("/users", json={"password": "short"}, headers=auth)
+    assert other.status == 403
+    assert (await other.json())["error"]["code"] == "current_password_required"
+    wrong = await api.put(
+        "/users", json={"password": "new-password-1", "current_password": "nope"}, headers=auth
+    )
+    assert wrong.status == 403
+    weak = await api.put(
+        "/users", json={"password": "short", "current_password": "presale"}, headers=auth
+    )
+    assert weak.status == 422
+    assert "password" in (await weak.json())["error"]["fields"]
+    assert (await api.get("/users", headers=auth)).status == 200  # the token still works

@@ -51,9 +51,17 @@ class UpdateProfileHandler:
     async def __call__(self, command: UpdateProfile) -> ProfileUpdated:
         user = await self._users.by_session(command.session)
         changes_password = not await self._is_resent_password(user, command)
+        # Where a resent password is no change, a shorter one may be the current password: so
+        # the proof of the current password comes first, then the rules of the new one.
+        proven = changes_password and command.resent_password_is_no_change
+        if proven:
+            self._check(user, command, changes_password=False)  # the other fields first
+            await self._prove_current(user, command)
         self._check(user, command, changes_password)
         profile = self._merged_profile(user.profile, command)
-        new_hash = await self._new_password_hash(user, command) if changes_password else None
+        new_hash = (
+            await self._new_password_hash(user, command, proven) if changes_password else None
+        )
         change = ProfileChange(
             profile=profile, password_hash=new_hash, updated_at=self._clock.now()
         )
@@ -107,10 +115,20 @@ class UpdateProfileHandler:
         if changes_password and command.password is not None and not command.current_password:
             raise CurrentPasswordRequired()  # well-formed, but the old password is not proven
 
-    async def _new_password_hash(self, user: User, command: UpdateProfile) -> str | None:
+    async def _prove_current(self, user: User, command: UpdateProfile) -> None:
+        if command.password is None:
+            return
+        if not command.current_password:
+            raise CurrentPasswordRequired()  # well-formed, but the old password is not proven
+        if not await self._matches_current(user, command.current_password):
+            raise WrongCurrentPassword()
+
+    async def _new_password_hash(
+        self, user: User, command: UpdateProfile, proven: bool = False
+    ) -> str | None:
         if command.password is None:
             return None
-        if not await self._matches_current(user, command.current_password or ""):
+        if not proven and not await self._matches_current(user, command.current_password or ""):
             raise WrongCurrentPassword()
         return await self._hasher.hash(command.password)
 

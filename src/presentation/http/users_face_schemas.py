@@ -28,9 +28,10 @@ class UsersUpdateRequest(Schema):
         unknown = RAISE
 
     password = Text(
-        validate=validate.Length(min=8, max=128),
+        validate=validate.Length(min=1, max=1024),
         metadata={
-            "description": "the current password (no change), or a new one with current_password"
+            "description": "the current password (no change), or a new one of 8-128 characters "
+            "with current_password"
         },
     )
     email = Text(allow_none=True, validate=validate.Length(max=254), metadata={"format": "email"})
