@@ -26,6 +26,7 @@ _UNAVAILABLE_CODES = {
 # memtx arena exhausted: retrying will not help until data is deleted or the quota raised
 _FULL_CODES = {ErrorCode.ER_MEMORY_ISSUE}
 _REFUSED_RETRY_SECONDS = 2.0
+CLOSE_TIMEOUT = 5.0
 _REJECTED_CODES = {ErrorCode.ER_MEMTX_MAX_TUPLE_SIZE}
 _NETWORK_ERRORS = (
     TarantoolNotConnectedError,
@@ -109,10 +110,16 @@ class TarantoolClient:
             return False
         return self.connected
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         if self._connector is not None and not self._connector.done():
             self._connector.cancel()
-        await self._conn.disconnect()
+        # asynctnt waits for connection_lost with no bound: a shutdown must not hang on it
+        try:
+            await asyncio.wait_for(self._conn.disconnect(), timeout)
+        except TimeoutError:
+            log.warning(
+                "tarantool connection to %s not closed in %.0fs; dropped", self._where, timeout
+            )
 
     def observe(self, observer: CallObserver) -> None:
         self._observer = observer
