@@ -36,7 +36,8 @@ class StoreWatch:
         if not self._connected():
             return
         try:
-            stats = await asyncio.wait_for(self._read(), SCRAPE_TIMEOUT)
+            async with asyncio.timeout(SCRAPE_TIMEOUT):  # wait_for can swallow a cancel (3.11)
+                stats = await self._read()
         except Exception:  # the scrape and the poller go on; /ready reports the outage
             log.debug("store statistics unavailable", exc_info=True)
             return
@@ -58,13 +59,19 @@ class StoreWatch:
             )
 
     async def context(self, app: web.Application) -> AsyncIterator[None]:
+        stopping = False
+
         async def poll() -> None:
+            # the flag too: a cancel lost inside a refresh must not keep the app from stopping
             while True:
                 await self.refresh()
+                if stopping:
+                    return
                 await asyncio.sleep(POLL_SECONDS)
 
         poller = asyncio.create_task(poll())
         yield
+        stopping = True
         poller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await poller
