@@ -14,6 +14,7 @@ from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.edge import edge_middleware
 from kv_api.presentation.http.inflight import InFlightRequests
+from kv_api.presentation.injection import bind_routes
 from kv_api.presentation.instrumentation import track_storage
 from kv_api.presentation.routes import docs, kv, metrics, ops, users, users_face
 from kv_api.presentation.store_watch import STORE_WATCH, StoreWatch
@@ -104,11 +105,11 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     )
     app[CONTAINER] = container
     app[IN_FLIGHT] = in_flight
-    app.add_routes(users.routes)
-    app.add_routes(users_face.routes)
-    app.add_routes(kv.routes)
-    app.add_routes(ops.routes)
-    app.add_routes(metrics.routes)
+    app.add_routes(bind_routes(users.routes, container))
+    app.add_routes(bind_routes(users_face.routes, container))
+    app.add_routes(bind_routes(kv.routes, container))
+    app.add_routes(bind_routes(ops.routes, container))
+    app.add_routes(bind_routes(metrics.routes, container))
     docs.setup_docs(app, settings)
     app.cleanup_ctx.append(track_storage(container.storage, container.metrics()))
     app.cleanup_ctx.append(_lifecycle)
