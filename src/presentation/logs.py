@@ -11,6 +11,28 @@ import orjson
 from kv_api.presentation.http.request_context import RequestContextFilter
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_SHAPES = 256  # distinct attribute sets remembered; each logging call site makes one
+
+
+class _Extras:
+    """A record's own fields (what `extra=` and filters added), in the order they were set.
+
+    Records from one call site share their attribute names, so the names to keep are worked
+    out once per set of names instead of testing each of ~30 attributes on every record."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def __call__(self, record: logging.LogRecord) -> dict[str, Any]:
+        fields = vars(record)
+        shape = tuple(fields)
+        names = self._known.get(shape)
+        if names is None:
+            names = tuple(k for k in shape if k not in _STANDARD and not k.startswith("_"))
+            if len(self._known) >= _SHAPES:
+                self._known.clear()
+            self._known[shape] = names
+        return {name: fields[name] for name in names}
 
 
 class JsonFormatter(logging.Formatter):
@@ -18,6 +40,10 @@ class JsonFormatter(logging.Formatter):
 
     _second = -1
     _second_text = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._extras = _Extras()
 
     def _time(self, created: float) -> str:
         """ISO 8601 in UTC with milliseconds; the date and time of day are formatted once
@@ -34,10 +60,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            **self._extras(record),
         }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
@@ -46,12 +70,11 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        self._extras = _Extras()
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        extras = {
-            k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")
-        }
+        extras = self._extras(record)
         return text + ("" if not extras else " " + " ".join(f"{k}={v}" for k, v in extras.items()))
 
 

@@ -75,6 +75,23 @@ async def test_every_line_of_a_request_carries_its_id_route_and_user(
         assert line["method"] == "GET"
         assert line["user_id"] == _user_id(token)
     access = mine[-1]
+    assert list(access) == [
+        "time",
+        "level",
+        "logger",
+        "message",
+        "path",
+        "status",
+        "duration_ms",
+        "remote",
+        "request_id",
+        "method",
+        "route",
+        "user_id",
+    ]
+    assert access["logger"] == "kv_api.access"
+    assert access["path"] == "/api/chatty"
+    assert access["remote"] == "127.0.0.1"
     assert access["level"] == "info"
     assert access["status"] == 200
     assert isinstance(access["duration_ms"], float)

@@ -65,7 +65,7 @@ def edge_middleware(
             elapsed = perf_counter() - started
             observe(request.match_info.route.resource, request.method, status, elapsed)
             if access_log:
-                log_access(request, status, elapsed)
+                log_access(request, status, elapsed, request_id)
             leave(context)
             in_flight.finished()
 

@@ -2,13 +2,18 @@
 
 The record is built from a template instead of through `Logger.info`: the standard path
 (caller lookup, LogRecord.__init__, `extra` merging) cost more than the rest of a small
-read's own code. Handlers, filters and levels apply as for any other record.
+read's own code. It carries the request's id, method, route and user itself, so the request
+context filter has nothing left to look up. Handlers, filters and levels apply as for any
+other record.
 """
 
 import logging
 import time
 
 from aiohttp import web
+
+from kv_api.presentation.http.auth import SESSION_KEY
+from kv_api.presentation.http.request_context import route_of
 
 access_logger = logging.getLogger("kv_api.access")
 _TEMPLATE = {
@@ -23,16 +28,17 @@ _START = logging._startTime  # type: ignore[attr-defined]
 _new_record = logging.LogRecord.__new__
 
 
-def log_access(request: web.Request, status: int, elapsed: float) -> None:
+def log_access(request: web.Request, status: int, elapsed: float, request_id: str) -> None:
     if not access_logger.isEnabledFor(logging.INFO):
         return
     # the percent-encoded path: no query string (it may hold key names), no injected newlines
     path = request.rel_url.raw_path
+    method = request.method
     now = time.time()
     record = _new_record(logging.LogRecord)
     fields = record.__dict__
     fields.update(_TEMPLATE)
-    fields["msg"] = f"{request.method} {path} {status}"
+    fields["msg"] = f"{method} {path} {status}"
     fields["created"] = now
     fields["msecs"] = (now - int(now)) * 1000
     fields["relativeCreated"] = (now - _START) * 1000
@@ -40,4 +46,10 @@ def log_access(request: web.Request, status: int, elapsed: float) -> None:
     fields["status"] = status
     fields["duration_ms"] = round(elapsed * 1000, 3)
     fields["remote"] = request.remote
+    fields["request_id"] = request_id
+    fields["method"] = method
+    fields["route"] = route_of(request)
+    session = request.get(SESSION_KEY)
+    if session is not None:
+        fields["user_id"] = int(session.user_id)
     access_logger.handle(record)

@@ -60,7 +60,7 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         scope = _current.get()
-        if scope is None:
+        if scope is None or "request_id" in record.__dict__:  # the access log tags its own
             return True
         request_id, request = scope
         record.request_id = request_id
