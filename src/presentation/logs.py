@@ -8,9 +8,12 @@ from typing import IO, Any
 
 import orjson
 
+from kv_api.presentation.http.observability import OWN_FIELDS
 from kv_api.presentation.http.request_context import RequestContextFilter
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# ".000+00:00" to ".999+00:00": the end of a timestamp without formatting a number per line
+_MILLIS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
 _SHAPES = 256  # distinct attribute sets remembered; each logging call site makes one
 
 
@@ -25,6 +28,9 @@ class _Extras:
 
     def __call__(self, record: logging.LogRecord) -> dict[str, Any]:
         fields = vars(record)
+        own: dict[str, Any] | None = fields.get(OWN_FIELDS)
+        if own is not None:  # a record that lists its fields (the access log's)
+            return own
         shape = tuple(fields)
         names = self._known.get(shape)
         if names is None:
@@ -52,7 +58,7 @@ class JsonFormatter(logging.Formatter):
         if second != self._second:
             self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
             self._second = second
-        return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
+        return self._second_text + _MILLIS[int((created - second) * 1000)]
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
