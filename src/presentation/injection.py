@@ -2,7 +2,7 @@
 
 Routes declare what they need the dependency-injector way (`@inject`, `Provide[Container.x]`
 defaults). The wired `@inject` wrapper resolves every marker again on each call, which cost
-about a tenth of a small read's CPU (docs/decisions/015-*). `bind_routes` resolves each
+5-7% of a small read's instructions (docs/decisions/017-*). `bind_routes` resolves each
 marker against the app's own container once, and the handler then calls the undecorated
 function with those objects. Routes get only singletons and settings, so one lookup gives the
 objects a lookup per call would; the values are taken on a handler's first request, after the
