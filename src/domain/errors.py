@@ -33,5 +33,22 @@ class InvalidValue(DomainError):
         self.key = key
 
 
+class InvalidTtl(DomainError):
+    code = "invalid_ttl"
+
+    def __init__(self, name: str, problem: str) -> None:
+        subject = "ttl" if name == "ttl" else f"ttl of key {name[:80]!r}"
+        super().__init__(f"{subject}: {problem}")
+        self.key = name
+
+
+class InvalidVersion(DomainError):
+    code = "invalid_version"
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"if_version of key {key[:80]!r}: {problem}")
+        self.key = key
+
+
 class BatchTooLarge(DomainError):
     code = "batch_too_large"

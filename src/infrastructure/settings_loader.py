@@ -88,6 +88,15 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         ),
         "max_body_bytes": env.whole("KV_MAX_BODY_BYTES", d.max_body_bytes, low=1024, high=2**31),
         "max_depth": env.whole("KV_MAX_DEPTH", d.max_depth, low=1, high=500),
+        "min_ttl": env.whole("KV_TTL_MIN", d.min_ttl, low=1, high=10 * 366 * 24 * 3600),
+        "max_ttl": env.whole("KV_TTL_MAX", d.max_ttl, low=1, high=10 * 366 * 24 * 3600),
+        # at least one whole batch, so a write never trims its own revision from the log
+        "changes_keep": env.whole(
+            "KV_CHANGES_KEEP", d.changes_keep, low=1_000_000 // 100, high=100_000_000
+        ),
+        "changes_retention": env.whole(
+            "KV_CHANGES_RETENTION", d.changes_retention, low=1, high=30 * 24 * 3600
+        ),
         "connect_timeout": env.number(
             "KV_TARANTOOL_CONNECT_TIMEOUT", d.connect_timeout, low=0.1, high=600
         ),

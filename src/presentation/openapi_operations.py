@@ -158,7 +158,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "found pairs and missing keys",
         content=(JSON, s.ReadResponse),
         errors=(*_BODY, *_SESSION),
-        body=s.KeysRequest,
+        body=s.ReadRequest,
         examples=_KEYS_EXAMPLES,
     ),
     Operation(
@@ -170,7 +170,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "how many keys existed and are gone",
         content=(JSON, s.DeleteResponse),
         errors=(*_BODY, *_SESSION),
-        body=s.KeysRequest,
+        body=s.DeleteRequest,
         examples=_KEYS_EXAMPLES,
     ),
     Operation(

@@ -6,11 +6,11 @@ from typing import Any
 import pytest
 
 from kv_api.application.errors import SessionExpired
-from kv_api.application.ports import Session
+from kv_api.application.ports import Session, WriteOptions
 from kv_api.domain.keys import WriteMode
 from tests.integration.conftest import Backend
 
-UPSERT, INSERT = WriteMode.UPSERT, WriteMode.INSERT
+UPSERT, INSERT = WriteOptions(WriteMode.UPSERT), WriteOptions(WriteMode.INSERT)
 VALUES: dict[str, Any] = {
     "null": None,
     "float": 1.0,
@@ -46,7 +46,7 @@ async def test_upsert_overwrites_and_insert_skips(backend: Backend) -> None:
 async def test_delete_counts_keys_that_existed_even_holding_null(backend: Backend) -> None:
     _, session = await backend.new_user()
     await backend.kv.write(session, {"a": 1, "n": None, "b": 2}, UPSERT)
-    assert await backend.kv.delete(session, ["a", "n", "missing"]) == 2
+    assert (await backend.kv.delete(session, ["a", "n", "missing"], {})).deleted == 2
     assert await backend.kv.read(session, ["a", "n", "b"]) == {"b": 2}
 
 
@@ -71,7 +71,7 @@ async def test_owners_never_see_each_others_keys(backend: Backend) -> None:
     _, bob = await backend.new_user()
     await backend.kv.write(alice, {"shared": "alice"}, UPSERT)
     assert await backend.kv.read(bob, ["shared"]) == {}
-    assert await backend.kv.delete(bob, ["shared"]) == 0
+    assert (await backend.kv.delete(bob, ["shared"], {})).deleted == 0
     assert (await backend.kv.write(bob, {"shared": "bob"}, INSERT)).skipped == []
     assert await backend.kv.read(alice, ["shared"]) == {"shared": "alice"}
 
@@ -98,7 +98,7 @@ async def test_an_expired_session_raises_and_changes_nothing(backend: Backend, w
     with pytest.raises(SessionExpired):
         await backend.kv.read(bad, ["a"])
     with pytest.raises(SessionExpired):
-        await backend.kv.delete(bad, ["a"])
+        await backend.kv.delete(bad, ["a"], {})
     with pytest.raises(SessionExpired):
         await backend.kv.list_keys(bad, "", None, 10)
     assert await backend.kv.read(session, ["a", "b"]) == {"a": 1}

@@ -1,0 +1,397 @@
+-- Versions, expiry and the change feed.
+-- kv_data gains two nullable fields, so existing tuples stay as they are: a missing version
+-- reads as 1 and a missing expires_at as "never". Every change of a user's keys advances that
+-- user's revision (kv_revisions) and is logged in kv_changes, one tuple per revision part.
+local data = box.space.kv_data
+data:format({
+    {name = 'owner', type = 'unsigned'},
+    {name = 'key', type = 'string'},
+    {name = 'value', type = 'any'},
+    {name = 'version', type = 'unsigned', is_nullable = true},
+    {name = 'expires_at', type = 'number', is_nullable = true},
+})
+if data.index.expires == nil then
+    -- exclude_null (2.8+) keeps pairs without expiry out of the index; 2.6 indexes them as nulls,
+    -- which sort first and so never reach the purge's descending scan from now.
+    local part = {field = 'expires_at', type = 'number', is_nullable = true}
+    local ok = pcall(data.create_index, data, 'expires', {
+        unique = false, parts = {{field = part.field, type = part.type, is_nullable = true, exclude_null = true}},
+    })
+    if not ok then data:create_index('expires', {unique = false, parts = {part}}) end
+end
+
+local revisions = box.schema.space.create('kv_revisions', {
+    if_not_exists = true,
+    format = {
+        {name = 'owner', type = 'unsigned'},
+        {name = 'revision', type = 'unsigned'},
+        {name = 'kept', type = 'unsigned'},       -- changes still in the log
+        {name = 'compacted', type = 'unsigned'},  -- the newest revision purged from the log
+    },
+})
+revisions:create_index('primary', {if_not_exists = true, parts = {'owner'}})
+
+local changes = box.schema.space.create('kv_changes', {
+    if_not_exists = true,
+    format = {
+        {name = 'owner', type = 'unsigned'},
+        {name = 'revision', type = 'unsigned'},
+        {name = 'part', type = 'unsigned'},
+        {name = 'at', type = 'number'},
+        {name = 'entries', type = 'array'},  -- {key, op, version} per changed key
+    },
+})
+changes:create_index('primary', {if_not_exists = true, parts = {'owner', 'revision', 'part'}})
+changes:create_index('at', {if_not_exists = true, unique = false, parts = {'at'}})
+
+-- Shared helpers, built on first call like 004's. Writers wake the user's watchers after commit.
+local prelude = [=[
+    local H = rawget(_G, '__kv_helpers_v2')
+    if H == nil then
+        local ffi = require('ffi')
+        local fiber = require('fiber')
+        local msgpack = require('msgpack')
+        pcall(ffi.cdef, 'int box_replace(uint32_t space_id, const char *tuple, const char *tuple_end, struct tuple **result);')
+        H = {ffi = ffi, C = ffi.C, NULL = box.NULL, fiber = fiber, encode = msgpack.encode}
+        -- A revision's entries are split into parts that stay well under the tuple size limit.
+        H.PART = 500
+        H.session = function(uid, ver, jti)
+            local user = box.space.kv_users:get(uid)
+            if user == nil or user[10] ~= ver then return nil end
+            if box.space.kv_revoked_tokens:get(jti) ~= nil then return nil end
+            return user
+        end
+        H.live = function(t, now)
+            return t ~= nil and (t[5] == nil or t[5] > now)
+        end
+        H.version = function(t) return t[4] or 1 end
+        -- Expected versions against current ones (0: absent or expired); nil when all hold.
+        H.conflicts = function(uid, expected, now)
+            local index = box.space.kv_data.index.primary
+            local found = nil
+            for key, want in pairs(expected) do
+                local t = index:get({uid, key})
+                local current = H.live(t, now) and H.version(t) or 0
+                if current ~= want then
+                    found = found or {}
+                    found[key] = {want, current}
+                end
+            end
+            return found
+        end
+        H.revision = function(uid)
+            local r = box.space.kv_revisions:get(uid)
+            if r == nil then return 0, 0 end
+            return r[2], r[4]
+        end
+        -- Inside a transaction: log the entries under the user's next revision and trim the
+        -- oldest revisions beyond `keep` changes (a few per call, the purge does the rest).
+        H.record = function(uid, entries, now, keep)
+            local revisions, changes = box.space.kv_revisions, box.space.kv_changes
+            local r = revisions:get(uid)
+            if #entries == 0 then return r and r[2] or 0 end
+            local rev = (r and r[2] or 0) + 1
+            local kept = (r and r[3] or 0) + #entries
+            local compacted = r and r[4] or 0
+            local part, i = 1, 1
+            while i <= #entries do
+                changes:insert{uid, rev, part, now, {unpack(entries, i, math.min(i + H.PART - 1, #entries))}}
+                part, i = part + 1, i + H.PART
+            end
+            local trimmed = 0
+            while kept > keep and trimmed < 8 do
+                local oldest = changes.index.primary:min({uid})
+                if oldest == nil or oldest[2] >= rev then break end
+                changes:delete({uid, oldest[2], oldest[3]})
+                kept, compacted, trimmed = kept - #oldest[5], math.max(compacted, oldest[2]), trimmed + 1
+            end
+            revisions:replace{uid, rev, kept, compacted}
+            return rev
+        end
+        -- A change that frees memory (a delete) is logged inside its transaction when there is
+        -- room, else right after its commit, once the deleted tuples' memory is back.
+        H.try_record = function(uid, entries, now, keep)
+            local ok, rev = pcall(H.record, uid, entries, now, keep)
+            if ok then return rev end
+            return nil
+        end
+        H.record_now = function(uid, entries, now, keep)
+            return box.atomic(H.record, uid, entries, now, keep)
+        end
+        H.waiters = {}
+        H.wake = function(uid)
+            local w = H.waiters[uid]
+            if w ~= nil then w.cond:broadcast() end
+        end
+        H.wait = function(uid, timeout)
+            local w = H.waiters[uid]
+            if w == nil then
+                w = {cond = fiber.cond(), n = 0}
+                H.waiters[uid] = w
+            end
+            w.n = w.n + 1
+            w.cond:wait(timeout)
+            w.n = w.n - 1
+            if w.n == 0 and H.waiters[uid] == w then H.waiters[uid] = nil end
+        end
+        rawset(_G, '__kv_helpers_v2', H)
+    end
+    local ffi, C, NULL, fiber, session = H.ffi, H.C, H.NULL, H.fiber, H.session
+]=]
+
+local function define(name, params, body)
+    local source = 'function(' .. params .. ')\n' .. prelude .. body .. '\nend'
+    if box.func[name] ~= nil then box.schema.func.drop(name) end
+    box.schema.func.create(name, {body = source})
+end
+
+-- tuples: each [owner, key, value] as MessagePack with a 5-field array header; the version and
+-- expires_at are appended here, as only this transaction knows the version.
+-- Answers {written, skipped indexes, revision} or {'conflict', {key = {expected, current}}}.
+define('kv_write', 'uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep', [=[
+    if session(uid, ver, jti) == nil then return nil end
+    local now = fiber.time()
+    if expected ~= nil then
+        local conflicts = H.conflicts(uid, expected, now)
+        if conflicts ~= nil then return {'conflict', conflicts} end
+    end
+    local sid, index, encode = box.space.kv_data.id, box.space.kv_data.index.primary, H.encode
+    local skipped, entries, rev = {}, {}, nil
+    box.atomic(function()
+        for i, raw in ipairs(tuples) do
+            local key = keys[i]
+            local old = index:get({uid, key})
+            local live = H.live(old, now)
+            if live and insert_only then
+                skipped[#skipped + 1] = i
+            else
+                if old ~= nil and not live then entries[#entries + 1] = {key, 'expire', H.version(old)} end
+                local version = live and H.version(old) + 1 or 1
+                local seconds = ttls ~= nil and ttls[key] or ttl
+                local tuple = raw .. encode(version) .. (seconds ~= nil and encode(math.ceil(now + seconds)) or '\192')
+                local p = ffi.cast('const char *', tuple)
+                if C.box_replace(sid, p, p + #tuple, nil) ~= 0 then error(box.error.last()) end
+                entries[#entries + 1] = {key, 'put', version}
+            end
+        end
+        rev = H.record(uid, entries, now, keep)
+    end)
+    H.wake(uid)
+    return {#tuples - #skipped, skipped, rev}
+]=])
+
+-- Returns the live tuples found, or only the byte count reached once they add up to more than
+-- max_bytes: a response is never larger than that, however many big values were asked for.
+define('kv_read', 'uid, ver, jti, keys, max_bytes', [=[
+    if session(uid, ver, jti) == nil then return nil end
+    local index, now = box.space.kv_data.index.primary, fiber.time()
+    local found, total = {}, 0
+    for _, key in ipairs(keys) do
+        local t = index:get({uid, key})
+        if t ~= nil and (t[5] == nil or t[5] > now) then
+            total = total + t:bsize()
+            if total > max_bytes then return total end
+            found[#found + 1] = t
+        end
+    end
+    return found
+]=])
+
+-- Answers {deleted, revision} or {'conflict', ...} as kv_write. An expired pair is not counted;
+-- removing it logs its expiry.
+define('kv_delete', 'uid, ver, jti, keys, expected, keep', [=[
+    if session(uid, ver, jti) == nil then return nil end
+    local now = fiber.time()
+    if expected ~= nil then
+        local conflicts = H.conflicts(uid, expected, now)
+        if conflicts ~= nil then return {'conflict', conflicts} end
+    end
+    local data = box.space.kv_data
+    local entries, deleted, rev = {}, 0, nil
+    box.atomic(function()
+        for _, key in ipairs(keys) do
+            local old = data:delete({uid, key})
+            if old ~= nil then
+                local live = H.live(old, now)
+                if live then deleted = deleted + 1 end
+                entries[#entries + 1] = {key, live and 'delete' or 'expire', H.version(old)}
+            end
+        end
+        rev = H.try_record(uid, entries, now, keep)
+    end)
+    if rev == nil then rev = H.record_now(uid, entries, now, keep) end
+    H.wake(uid)
+    return {deleted, rev}
+]=])
+
+define('kv_keys', 'uid, ver, jti, prefix, after, limit', [=[
+    if session(uid, ver, jti) == nil then return nil end
+    local start, iterator = prefix, 'GE'
+    if after ~= nil and after >= prefix then start, iterator = after, 'GT' end
+    local keys, now = {}, fiber.time()
+    for _, t in box.space.kv_data.index.primary:pairs({uid, start}, {iterator = iterator}) do
+        if t[1] ~= uid or t[2]:sub(1, #prefix) ~= prefix or #keys > limit then break end
+        if t[5] == nil or t[5] > now then keys[#keys + 1] = t[2] end
+    end
+    return keys
+]=])
+
+-- Removes up to `batch` expired pairs in one short transaction, logging each as expired.
+define('kv_purge_expired', 'batch, keep', [=[
+    if box.info.ro then return 0 end
+    local data, now = box.space.kv_data, fiber.time()
+    local found = {}
+    for _, t in data.index.expires:pairs({now}, {iterator = 'LE'}) do
+        if t[5] == nil or #found >= batch then break end
+        found[#found + 1] = t
+    end
+    if #found == 0 then return 0 end
+    local owners, unlogged = {}, {}
+    box.atomic(function()
+        for _, t in ipairs(found) do
+            data:delete({t[1], t[2]})
+            local entries = owners[t[1]] or {}
+            owners[t[1]] = entries
+            entries[#entries + 1] = {t[2], 'expire', H.version(t)}
+        end
+        for uid, entries in pairs(owners) do
+            if H.try_record(uid, entries, now, keep) == nil then unlogged[uid] = entries end
+        end
+    end)
+    for uid, entries in pairs(unlogged) do H.record_now(uid, entries, now, keep) end
+    for uid in pairs(owners) do H.wake(uid) end
+    return #found
+]=])
+
+-- Removes up to `batch` change-log parts older than `cutoff` (oldest first) and forgets the
+-- revisions of deleted users once their log is empty. Answers the number of changes removed.
+define('kv_purge_changes', 'cutoff, batch', [=[
+    if box.info.ro then return 0 end
+    local changes, revisions = box.space.kv_changes, box.space.kv_revisions
+    local found = {}
+    for _, t in changes.index.at:pairs({}, {iterator = 'GE'}) do
+        if t[4] >= cutoff or #found >= batch then break end
+        found[#found + 1] = t
+    end
+    local removed = 0
+    box.atomic(function()
+        for _, t in ipairs(found) do
+            changes:delete({t[1], t[2], t[3]})
+            removed = removed + #t[5]
+            local r = revisions:get(t[1])
+            if r ~= nil then
+                local kept = math.max(0, r[3] - #t[5])
+                if kept == 0 and box.space.kv_users:get(t[1]) == nil then
+                    revisions:delete(t[1])
+                else
+                    revisions:replace{t[1], r[2], kept, math.max(r[4], t[2])}
+                end
+            end
+        end
+    end)
+    return removed
+]=])
+
+-- The changes after `since` matching `prefix`, oldest first, whole revisions only: at most
+-- `limit` unless one revision holds more. Waits up to `timeout` seconds for one if none yet.
+-- Answers {'changes', {{key, op, version, revision, value?}...}, revision, ended} (ended: the
+-- session stopped being valid while waiting, after the changes listed),
+-- {'compacted', oldest since still answerable, revision} or nil for an invalid session.
+define('kv_watch', 'uid, ver, jti, prefix, since, limit, timeout, with_values', [=[
+    if session(uid, ver, jti) == nil then return nil end
+    local deadline = fiber.clock() + timeout
+    local changes, data = box.space.kv_changes, box.space.kv_data.index.primary
+    local found, scanned, waited = {}, since, false
+    while true do
+        local rev, compacted = H.revision(uid)
+        if since < compacted then return {'compacted', compacted, rev} end
+        if scanned > rev then scanned = rev end
+        local now, current = fiber.time(), nil
+        for _, t in changes.index.primary:pairs({uid, scanned}, {iterator = 'GT'}) do
+            if t[1] ~= uid then break end
+            if t[2] ~= current then
+                if #found >= limit then break end
+                if current ~= nil then scanned = current end
+                current = t[2]
+            end
+            for _, e in ipairs(t[5]) do
+                local key = e[1]
+                if key:sub(1, #prefix) == prefix then
+                    local change = {key, e[2], e[3], t[2]}
+                    if with_values and e[2] == 'put' then
+                        local pair = data:get({uid, key})
+                        if pair ~= nil and H.version(pair) == e[3] and H.live(pair, now) then change[5] = pair[3] end
+                    end
+                    found[#found + 1] = change
+                end
+            end
+        end
+        if current ~= nil then scanned = current end
+        -- Changes made before the session ended (an account's deletion) are still answered.
+        local ended = waited and session(uid, ver, jti) == nil
+        local left = deadline - fiber.clock()
+        if #found > 0 or left <= 0 or ended then return {'changes', found, scanned, ended} end
+        H.wait(uid, left)
+        waited = true
+    end
+]=])
+
+-- The account functions of 004 and 006, now also waking the user's watchers: a logout, a new
+-- password or a deleted account ends the watches of the tokens it invalidates at once.
+define('kv_logout', 'uid, ver, jti, expires_at', [=[
+    if session(uid, ver, jti) == nil then return false end
+    box.space.kv_revoked_tokens:replace{jti, uid, expires_at}
+    H.wake(uid)
+    return true
+]=])
+
+define('kv_user_update', 'uid, ver, jti, email, first, last, hash, now', [=[
+    local user = session(uid, ver, jti)
+    if user == nil then return nil end
+    local opt = function(v) if v == nil then return NULL end return v end
+    local ops = {{'=', 5, opt(email)}, {'=', 6, opt(first)}, {'=', 7, opt(last)}, {'=', 9, now}}
+    if hash ~= nil then
+        table.insert(ops, {'=', 4, hash})
+        table.insert(ops, {'+', 10, 1})
+    end
+    user = box.space.kv_users:update(uid, ops)
+    if hash ~= nil then H.wake(uid) end
+    return user
+]=])
+
+define('kv_user_reset_password', 'norm, hash, now', [=[
+    local user = box.space.kv_users.index.username:get(norm)
+    if user == nil then return false end
+    box.space.kv_users:update(user[1], {{'=', 4, hash}, {'+', 10, 1}, {'=', 9, now}})
+    H.wake(user[1])
+    return true
+]=])
+
+-- Deleting an account logs the deletion of each of its keys under one revision, so its
+-- watchers see them; the purge forgets the log and the revision later.
+local delete_user_body = [=[
+    local data, now, entries, rev = box.space.kv_data, fiber.time(), {}, nil
+    box.atomic(function()
+        local doomed = {}
+        for _, t in data:pairs({uid}, {iterator = 'EQ'}) do doomed[#doomed + 1] = t end
+        for _, t in ipairs(doomed) do
+            data:delete({uid, t[2]})
+            entries[#entries + 1] = {t[2], H.live(t, now) and 'delete' or 'expire', H.version(t)}
+        end
+        rev = H.try_record(uid, entries, now, math.huge)
+        box.space.kv_users:delete(uid)
+    end)
+    if rev == nil then H.record_now(uid, entries, now, math.huge) end
+    H.wake(uid)
+    return true
+]=]
+
+define('kv_user_delete', 'uid, ver, jti', [=[
+    if session(uid, ver, jti) == nil then return false end
+]=] .. delete_user_body)
+
+define('kv_user_delete_by_name', 'norm', [=[
+    local user = box.space.kv_users.index.username:get(norm)
+    if user == nil then return false end
+    local uid = user[1]
+]=] .. delete_user_body)
