@@ -254,9 +254,7 @@ class TestIfVersionRules:
         await kv.write({"a": 1, "b": 1})
         await kv.write({"a": 2})
         with pytest.raises(VersionConflict) as caught:
-            await kv.write(
-                {"a": 3, "b": 3, "c": 3}, if_version={"a": 1, "b": 1, "c": 0, "gone": 4}
-            )
+            await kv.write({"a": 3, "b": 3, "c": 3}, if_version={"a": 1, "b": 1, "c": 0, "gone": 4})
         assert caught.value.conflicts == {"a": (1, 2), "gone": (4, 0)}
         assert caught.value.code == "version_conflict"
         assert await kv.values(["a", "b", "c"]) == {"a": 2, "b": 1}
