@@ -78,7 +78,7 @@ class TestTtlRules:
     async def test_a_batch_ttl_out_of_bounds_is_refused_as_ttl(self, kv: Kv, seconds: int) -> None:
         with pytest.raises(InvalidTtl) as caught:
             await kv.write({"a": 1}, ttl=seconds)
-        assert caught.value.key == "ttl"
+        assert caught.value.key is None
         assert caught.value.message.startswith("ttl: must be between 10 and 1000 seconds")
         assert kv.world.kv.written == []
 
@@ -103,6 +103,8 @@ class TestTtlRules:
             await kv.write({"a": 1}, ttls={"": 100})
         with pytest.raises(InvalidKey):
             await kv.write({"a": 1}, ttls={"x" * 1025: 100})
+        with pytest.raises(BatchTooLarge):  # as many entries as a batch may hold, no more
+            await kv.write({"a": 1}, ttls={str(i): 100 for i in range(6)})
         assert kv.world.kv.written == []
 
     async def test_ttls_override_ttl_and_ignore_keys_not_written(
