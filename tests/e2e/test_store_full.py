@@ -134,5 +134,7 @@ async def test_a_full_store_refuses_writes_with_507_and_keeps_everything(
     assert again.status == 200
 
     await _fill_small_slabs(small_api, auth)
-    statuses = [(await small_api.post("/api/login", json=wrong)).status for _ in range(MAX_FAILURES)]
+    statuses = [
+        (await small_api.post("/api/login", json=wrong)).status for _ in range(MAX_FAILURES)
+    ]
     assert statuses[-1] == 429 and set(statuses) == {401, 429}, statuses  # still throttled

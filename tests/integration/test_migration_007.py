@@ -53,9 +53,7 @@ def old_migrations(tmp_path: Path) -> Path:
     return directory
 
 
-async def _write_old_release(
-    work_dir: Path, migrations: Path, connect: MakeClient
-) -> Session:
+async def _write_old_release(work_dir: Path, migrations: Path, connect: MakeClient) -> Session:
     """A data folder as the previous release left it; the session of the user owning the pairs."""
     server = TarantoolProcess(work_dir).start()
     try:
@@ -190,4 +188,3 @@ async def test_two_processes_migrating_an_old_folder_at_once_both_succeed(
     values, meta = await kv.read_with_meta(old_folder, list(EXPECTED))
     assert values == EXPECTED
     assert {m.version for m in meta.values()} == {1}
-
