@@ -74,9 +74,12 @@ local prelude = [=[
         end
         H.version = function(t) return t[4] or 1 end
         -- Expected versions against current ones (0: absent or expired); nil when all hold.
+        -- expected: {keys, versions}, two arrays (a loop over a map runs uncompiled).
         H.conflicts = function(uid, expected, now)
             local sid, found, q = box.space.kv_data.id, nil, nil
-            for key, want in pairs(expected) do
+            local wanted = expected[2]
+            for i, key in ipairs(expected[1]) do
+                local want = wanted[i]
                 q = H.kbuffer(#key + 16)
                 q[0] = 0x92
                 local n = H.put_str(q, H.put(q, 1, uid), key)
