@@ -92,3 +92,16 @@ class StorageFull(ApplicationError):
             "the store is full: the write was not applied; delete data or ask the operator "
             "to raise KV_TARANTOOL_MEMORY_MB"
         )
+
+
+class VersionConflict(ApplicationError):
+    """An if_version did not hold: nothing of the batch was applied. conflicts maps each failing
+    key to (expected, current); current is 0 when the key does not exist."""
+
+    code = "version_conflict"
+
+    def __init__(self, conflicts: dict[str, tuple[int, int]]) -> None:
+        super().__init__(
+            f"{len(conflicts)} key(s) are not at the expected version; nothing was applied"
+        )
+        self.conflicts = conflicts

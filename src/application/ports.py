@@ -1,9 +1,9 @@
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from kv_api.domain.keys import JsonValue, WriteMode
+from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
 from kv_api.domain.users import Profile, User, UserId
 
 
@@ -40,9 +40,28 @@ class ProfileChange:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """How a batch is written. ttls (seconds per key) overrides ttl (seconds for every pair);
+    no TTL clears an earlier expiry. if_version holds the expected version per key (0: must
+    not exist); if any differs nothing is written and VersionConflict names them all."""
+
+    mode: WriteMode = WriteMode.UPSERT
+    ttl: int | None = None
+    ttls: Mapping[str, int] = field(default_factory=dict)
+    if_version: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class WriteOutcome:
     written: int
     skipped: list[str]
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteOutcome:
+    deleted: int
+    revision: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +125,34 @@ WriteItems = Mapping[str, JsonValue] | CheckedPairs
 class KeyValueRepository(Protocol):
     """Every method raises SessionExpired when the session is no longer valid."""
 
-    async def write(self, session: Session, items: WriteItems, mode: WriteMode) -> WriteOutcome:
-        """Values the storage format cannot hold raise InvalidValue naming the key."""
+    async def write(
+        self, session: Session, items: WriteItems, options: WriteOptions
+    ) -> WriteOutcome:
+        """Values the storage format cannot hold raise InvalidValue naming the key; a failed
+        if_version raises VersionConflict and writes nothing."""
         ...
 
-    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]: ...
+    async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]:
+        """The live pairs found: an expired pair is absent from the instant it expires."""
+        ...
 
-    async def delete(self, session: Session, keys: Sequence[str]) -> int: ...
+    async def read_with_meta(
+        self, session: Session, keys: Sequence[str]
+    ) -> tuple[dict[str, JsonValue], dict[str, PairMeta]]: ...
+
+    async def delete(
+        self, session: Session, keys: Sequence[str], if_version: Mapping[str, int]
+    ) -> DeleteOutcome:
+        """Expired pairs are not counted; a failed if_version deletes nothing."""
+        ...
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int
     ) -> KeyPage: ...
+
+    async def purge_expired(self, batch: int) -> int:
+        """Removes up to `batch` expired pairs in one short step; answers how many."""
+        ...
 
 
 class PasswordHasher(Protocol):

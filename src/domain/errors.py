@@ -33,5 +33,23 @@ class InvalidValue(DomainError):
         self.key = key
 
 
+class InvalidTtl(DomainError):
+    code = "invalid_ttl"
+
+    def __init__(self, key: str | None, problem: str) -> None:
+        """key: None for the batch's own ttl, else the key whose ttls entry it is."""
+        subject = "ttl" if key is None else f"ttl of key {key[:80]!r}"
+        super().__init__(f"{subject}: {problem}")
+        self.key = key
+
+
+class InvalidVersion(DomainError):
+    code = "invalid_version"
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"if_version of key {key[:80]!r}: {problem}")
+        self.key = key
+
+
 class BatchTooLarge(DomainError):
     code = "batch_too_large"

@@ -3,14 +3,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidValue
+from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidTtl, InvalidValue, InvalidVersion
 
 JsonValue = Any
+MAX_VERSION = 2**63 - 1  # versions travel as signed 64-bit integers
 
 
 class WriteMode(StrEnum):
     UPSERT = "upsert"
     INSERT = "insert"
+
+
+@dataclass(frozen=True, slots=True)
+class PairMeta:
+    """A stored pair's version (1 when created, +1 per overwrite) and expiry (Unix seconds)."""
+
+    version: int
+    expires_at: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +33,23 @@ class BatchLimits:
     max_depth: int = 64
     max_list_limit: int = 1000
     default_list_limit: int = 100
+    min_ttl: int = 1
+    max_ttl: int = 366 * 24 * 3600
+
+    def check_ttl(self, key: str | None, seconds: int) -> None:
+        """key: the key a TTL is for, None for the batch's own."""
+        if not self.min_ttl <= seconds <= self.max_ttl:
+            raise InvalidTtl(
+                key, f"must be between {self.min_ttl} and {self.max_ttl} seconds, not {seconds}"
+            )
+
+    def check_versions(self, expected: Mapping[str, int]) -> None:
+        self.check_keys(expected)
+        if len(expected) > self.max_items:
+            raise BatchTooLarge(f"too many if_version keys: {len(expected)} > {self.max_items}")
+        for key, version in expected.items():
+            if not 0 <= version <= MAX_VERSION:
+                raise InvalidVersion(key, f"must be between 0 and {MAX_VERSION}, not {version}")
 
     def check_batch_size(self, count: int, what: str) -> None:
         if count == 0:

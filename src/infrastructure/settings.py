@@ -68,6 +68,11 @@ class Settings:
     max_value_bytes: int = 1024 * 1024
     max_body_bytes: int = 16 * 1024 * 1024
     max_depth: int = 64
+    # expiry bounds (seconds) and the change log kept per user (count) and in time (seconds)
+    min_ttl: int = 1
+    max_ttl: int = 366 * 24 * 3600
+    changes_keep: int = 100_000
+    changes_retention: int = 3600
     connect_timeout: float = 3.0
     request_timeout: float = 5.0
     shutdown_timeout: float = 15.0

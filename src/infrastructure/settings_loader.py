@@ -88,6 +88,15 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         ),
         "max_body_bytes": env.whole("KV_MAX_BODY_BYTES", d.max_body_bytes, low=1024, high=2**31),
         "max_depth": env.whole("KV_MAX_DEPTH", d.max_depth, low=1, high=500),
+        "min_ttl": env.whole("KV_TTL_MIN", d.min_ttl, low=1, high=10 * 366 * 24 * 3600),
+        "max_ttl": env.whole("KV_TTL_MAX", d.max_ttl, low=1, high=10 * 366 * 24 * 3600),
+        # at least one whole batch, so a write never trims its own revision from the log
+        "changes_keep": env.whole(
+            "KV_CHANGES_KEEP", d.changes_keep, low=1_000_000 // 100, high=100_000_000
+        ),
+        "changes_retention": env.whole(
+            "KV_CHANGES_RETENTION", d.changes_retention, low=1, high=30 * 24 * 3600
+        ),
         "connect_timeout": env.number(
             "KV_TARANTOOL_CONNECT_TIMEOUT", d.connect_timeout, low=0.1, high=600
         ),
@@ -143,6 +152,11 @@ def load_settings(source: Mapping[str, str] | None = None) -> Settings:
                 for name, messages in problems.items()
             )
         ) from None
+    if values["min_ttl"] > values["max_ttl"]:
+        raise SettingsError(
+            f"KV_TTL_MIN={values['min_ttl']} is above KV_TTL_MAX={values['max_ttl']}: "
+            "no ttl could be accepted"
+        )
     uri = env.raw("KV_TARANTOOL_URI")
     values["tarantool_user"] = values["tarantool_user"] or _uri_part(uri, "username")
     values["tarantool_password"] = values["tarantool_password"] or _uri_part(uri, "password")

@@ -64,6 +64,22 @@ async def _purge_expired(container: Container) -> None:
             await throttle.purge_stale(now)
 
 
+EXPIRY_PURGE_INTERVAL = 1.0
+EXPIRY_PURGE_BATCH = 500  # pairs per transaction: short enough never to stall Tarantool
+
+
+async def _purge_expired_pairs(container: Container) -> None:
+    """Expired pairs are already invisible; this frees their memory, a small step at a time,
+    and logs each as expired for the change feed."""
+    kv = container.kv()
+    while True:
+        await asyncio.sleep(EXPIRY_PURGE_INTERVAL)
+        with contextlib.suppress(Exception):
+            for _ in range(100):  # at most this many steps before sleeping again
+                if await kv.purge_expired(EXPIRY_PURGE_BATCH) < EXPIRY_PURGE_BATCH:
+                    break
+
+
 def _bootstrap_hook(container: Container, settings: Settings):  # type: ignore[no-untyped-def]
     async def create_bootstrap_user() -> None:
         if settings.bootstrap_user is None:
@@ -84,9 +100,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     storage = container.storage()
     storage.on_ready(_bootstrap_hook(container, settings))
     await storage.start(wait=30.0 if storage.managed else settings.connect_timeout)
-    purger = asyncio.create_task(_purge_expired(container))
+    purgers = [
+        asyncio.create_task(_purge_expired(container)),
+        asyncio.create_task(_purge_expired_pairs(container)),
+    ]
     yield
-    purger.cancel()
+    for purger in purgers:
+        purger.cancel()
     await storage.stop()
     await _maybe_await(container.shutdown_resources())
     container.unwire()

@@ -75,6 +75,8 @@ class Container(containers.DeclarativeContainer):
         max_items=settings.provided.max_items,
         max_value_bytes=settings.provided.max_value_bytes,
         max_depth=settings.provided.max_depth,
+        min_ttl=settings.provided.min_ttl,
+        max_ttl=settings.provided.max_ttl,
     )
     password_policy = providers.Singleton(
         PasswordPolicy, require_composition=settings.provided.password_composition
@@ -105,6 +107,7 @@ class Container(containers.DeclarativeContainer):
             storage.provided.replicas,
             settings.provided.max_body_bytes,
             limits,
+            settings.provided.changes_keep,
         ),
         metrics,
     )

@@ -2,23 +2,25 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
 from aiohttp import web
 
 from kv_api.application.errors import InvalidCredentials, RateLimited
 from kv_api.application.ports import (
+    DeleteOutcome,
     IssuedToken,
     KeyPage,
     KeyValueRepository,
     Session,
     WriteItems,
+    WriteOptions,
     WriteOutcome,
 )
 from kv_api.application.users.commands import Login
 from kv_api.application.users.login import LoginHandler
-from kv_api.domain.keys import JsonValue, WriteMode
+from kv_api.domain.keys import JsonValue, PairMeta
 from kv_api.presentation.http.metrics import Metrics
 
 CONNECTION_POLL_SECONDS = 1.0
@@ -59,8 +61,10 @@ class ObservedKeyValueRepository:
         self._inner = inner
         self._metrics = metrics
 
-    async def write(self, session: Session, items: WriteItems, mode: WriteMode) -> WriteOutcome:
-        outcome = await self._inner.write(session, items, mode)
+    async def write(
+        self, session: Session, items: WriteItems, options: WriteOptions
+    ) -> WriteOutcome:
+        outcome = await self._inner.write(session, items, options)
         self._metrics.write_batch.observe(len(items))
         self._metrics.keys_written.inc(outcome.written)
         return outcome
@@ -71,16 +75,31 @@ class ObservedKeyValueRepository:
         self._metrics.keys_read.inc(len(found))
         return found
 
-    async def delete(self, session: Session, keys: Sequence[str]) -> int:
-        deleted = await self._inner.delete(session, keys)
+    async def read_with_meta(
+        self, session: Session, keys: Sequence[str]
+    ) -> tuple[dict[str, JsonValue], dict[str, PairMeta]]:
+        found, meta = await self._inner.read_with_meta(session, keys)
+        self._metrics.read_batch.observe(len(keys))
+        self._metrics.keys_read.inc(len(found))
+        return found, meta
+
+    async def delete(
+        self, session: Session, keys: Sequence[str], if_version: Mapping[str, int]
+    ) -> DeleteOutcome:
+        outcome = await self._inner.delete(session, keys, if_version)
         self._metrics.delete_batch.observe(len(keys))
-        self._metrics.keys_deleted.inc(deleted)
-        return deleted
+        self._metrics.keys_deleted.inc(outcome.deleted)
+        return outcome
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int
     ) -> KeyPage:
         return await self._inner.list_keys(session, prefix, after, limit)
+
+    async def purge_expired(self, batch: int) -> int:
+        expired = await self._inner.purge_expired(batch)
+        self._metrics.keys_expired.inc(expired)
+        return expired
 
 
 class ObservedLogin:

@@ -90,7 +90,7 @@ async def test_other_user_cannot_delete(
 ) -> None:
     status, body = await post(api, "/api/delete", bob, {"keys": ["secret", "alice/1"]})
 
-    assert (status, body) == (200, {"status": "success", "deleted": 0})
+    assert (status, body) == (200, {"status": "success", "deleted": 0, "revision": 0})
     assert (await read(api, alice, ["secret", "alice/1"]))["not_found"] == []
 
 

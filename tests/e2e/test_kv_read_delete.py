@@ -97,7 +97,7 @@ async def test_delete_counts_existing_keys_only(api: Client, auth: dict[str, str
 
     status, body = await post(api, "/api/delete", auth, {"keys": ["a", "b", "b", "missing"]})
 
-    assert (status, body) == (200, {"status": "success", "deleted": 2})
+    assert (status, body) == (200, {"status": "success", "deleted": 2, "revision": 2})
     assert await read(api, auth, ["a", "b", "c"]) == {"data": {"c": 3}, "not_found": ["a", "b"]}
 
 
@@ -107,7 +107,7 @@ async def test_deleting_again_counts_zero(api: Client, auth: dict[str, str]) -> 
 
     status, body = await post(api, "/api/delete", auth, {"keys": ["a"]})
 
-    assert (status, body) == (200, {"status": "success", "deleted": 0})
+    assert (status, body) == (200, {"status": "success", "deleted": 0, "revision": 2})
 
 
 async def test_read_whose_values_exceed_one_response_is_400(make_api: MakeApi) -> None:

@@ -14,7 +14,7 @@ MakeApi = Callable[..., Awaitable[Client]]
 async def test_write_returns_written_and_skipped(api: Client, auth: dict[str, str]) -> None:
     body = await write(api, auth, {"a": 1, "b": [1, 2], "c": {"d": None}})
 
-    assert body == {"status": "success", "written": 3, "skipped": []}
+    assert body == {"status": "success", "written": 3, "skipped": [], "revision": 1}
     assert (await read(api, auth, ["a", "b", "c"]))["data"] == {
         "a": 1,
         "b": [1, 2],
@@ -26,7 +26,7 @@ async def test_upsert_is_the_default_and_overwrites(api: Client, auth: dict[str,
     await write(api, auth, {"a": "old"})
     body = await write(api, auth, {"a": "new"}, mode="upsert")
 
-    assert body == {"status": "success", "written": 1, "skipped": []}
+    assert body == {"status": "success", "written": 1, "skipped": [], "revision": 2}
     assert (await read(api, auth, ["a"]))["data"] == {"a": "new"}
 
 
@@ -35,7 +35,7 @@ async def test_insert_mode_skips_existing_keys(api: Client, auth: dict[str, str]
 
     body = await write(api, auth, {"a": "new", "b": "new", "c": "new"}, mode="insert")
 
-    assert body == {"status": "success", "written": 1, "skipped": ["a", "c"]}
+    assert body == {"status": "success", "written": 1, "skipped": ["a", "c"], "revision": 2}
     assert (await read(api, auth, ["a", "b", "c"]))["data"] == {
         "a": "old",
         "b": "new",

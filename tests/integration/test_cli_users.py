@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kv_api.application.ports import NewUser, Session
-from kv_api.domain.keys import WriteMode
+from kv_api.application.ports import NewUser, Session, WriteOptions
 from kv_api.domain.users import Profile
 from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.tarantool.client import TarantoolClient
@@ -69,7 +68,7 @@ async def _write_keys_as(client: TarantoolClient, name: str) -> int:
     assert user is not None
     session = Session(user.id, user.token_version, uuid.uuid4().hex, int(time.time()) + 600)
     repository = TarantoolKeyValueRepository(client)
-    outcome = await repository.write(session, {"a": "a", "b": "b"}, WriteMode.UPSERT)
+    outcome = await repository.write(session, {"a": "a", "b": "b"}, WriteOptions())
     assert outcome.written == 2
     return user.id
 

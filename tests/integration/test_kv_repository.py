@@ -6,7 +6,7 @@ import pytest
 from asynctnt.exceptions import TarantoolDatabaseError
 
 from kv_api.application.errors import StorageRejected
-from kv_api.application.ports import Session
+from kv_api.application.ports import Session, WriteOptions
 from kv_api.domain.errors import BatchTooLarge
 from kv_api.domain.keys import BatchLimits, WriteMode
 from kv_api.infrastructure.tarantool.client import TarantoolClient
@@ -14,7 +14,7 @@ from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from tests.integration.conftest import MakeSession
 
 encode = msgspec.msgpack.encode
-UPSERT, INSERT = WriteMode.UPSERT, WriteMode.INSERT
+UPSERT, INSERT = WriteOptions(WriteMode.UPSERT), WriteOptions(WriteMode.INSERT)
 HUGE = "x" * 3 * 1024 * 1024  # over memtx_max_tuple_size
 
 
@@ -154,7 +154,7 @@ async def test_delete_counts_only_existing_keys(
 ) -> None:
     await kv.write(session, {"a": 1, "b": 2}, UPSERT)
 
-    assert await kv.delete(session, ["a", "missing"]) == 1
+    assert (await kv.delete(session, ["a", "missing"], {})).deleted == 1
     assert await kv.read(session, ["a", "b"]) == {"b": 2}
 
 
@@ -213,7 +213,7 @@ async def test_owners_never_see_each_others_keys(
     await kv.write(alice, {"shared": "alice"}, UPSERT)
 
     assert await kv.read(bob, ["shared"]) == {}
-    assert await kv.delete(bob, ["shared"]) == 0
+    assert (await kv.delete(bob, ["shared"], {})).deleted == 0
     outcome = await kv.write(bob, {"shared": "bob"}, INSERT)
     assert outcome is not None and outcome.skipped == []
     assert await kv.read(alice, ["shared"]) == {"shared": "alice"}

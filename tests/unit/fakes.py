@@ -2,25 +2,28 @@
 
 import copy
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from kv_api.application.errors import SessionExpired
+from kv_api.application.errors import SessionExpired, VersionConflict
 from kv_api.application.ports import (
+    DeleteOutcome,
     IssuedToken,
     KeyPage,
     NewUser,
     ProfileChange,
     Session,
     WriteItems,
+    WriteOptions,
     WriteOutcome,
 )
-from kv_api.domain.keys import JsonValue, WriteMode
+from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
 from kv_api.domain.users import Profile, User, UserId
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-_MISSING = object()
 
 
 @dataclass
@@ -29,8 +32,10 @@ class FakeDatabase:
 
     users: dict[UserId, User] = field(default_factory=dict)
     revoked: dict[str, int] = field(default_factory=dict)
-    data: dict[UserId, dict[str, JsonValue]] = field(default_factory=dict)
+    data: dict[UserId, dict[str, "StoredPair"]] = field(default_factory=dict)
+    revisions: dict[UserId, int] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    now: Callable[[], float] = time.time  # expiry is judged by the store's own clock
 
     def session_user(self, session: Session) -> User | None:
         user = self.users.get(session.user_id)
@@ -179,8 +184,19 @@ class FakeLoginThrottle:
                 entry.count -= 1
 
 
+@dataclass
+class StoredPair:
+    value: JsonValue
+    version: int
+    expires_at: int | None
+
+    def live(self, now: float) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
 class FakeKeyValueRepository:
-    """Stores a copy of each value, as Tarantool stores its own encoding of it."""
+    """Stores a copy of each value, as Tarantool stores its own encoding of it; versions,
+    expiry, conditions and revisions follow the Lua functions of migration 007."""
 
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
@@ -189,36 +205,103 @@ class FakeKeyValueRepository:
         self.delete_requests: list[list[str]] = []
         self.list_requests: list[tuple[str, str | None, int]] = []
 
-    def _space(self, session: Session) -> dict[str, JsonValue]:
+    def _space(self, session: Session) -> dict[str, StoredPair]:
         self._db.live_user(session)
         return self._db.data.setdefault(session.user_id, {})
 
-    async def write(self, session: Session, items: WriteItems, mode: WriteMode) -> WriteOutcome:
+    def _check(self, space: dict[str, StoredPair], expected: Mapping[str, int]) -> None:
+        now = self._db.now()
+        conflicts = {}
+        for key, want in expected.items():
+            pair = space.get(key)
+            current = pair.version if pair is not None and pair.live(now) else 0
+            if current != want:
+                conflicts[key] = (want, current)
+        if conflicts:
+            raise VersionConflict(conflicts)
+
+    def _advance(self, session: Session, changed: int) -> int:
+        revisions = self._db.revisions
+        if changed:
+            revisions[session.user_id] = revisions.get(session.user_id, 0) + 1
+        return revisions.get(session.user_id, 0)
+
+    async def write(
+        self, session: Session, items: WriteItems, options: WriteOptions
+    ) -> WriteOutcome:
         if not isinstance(items, Mapping):
             raise TypeError("the fake stores mappings; checked pairs belong to an adapter")
         space = self._space(session)
+        self._check(space, options.if_version)
         self.written.append(list(items.items()))
-        skipped = [key for key in items if mode is WriteMode.INSERT and key in space]
-        space.update((k, copy.deepcopy(v)) for k, v in items.items() if k not in skipped)
-        return WriteOutcome(written=len(items) - len(skipped), skipped=skipped)
+        now = self._db.now()
+        skipped = []
+        for key, value in items.items():
+            old = space.get(key)
+            live = old is not None and old.live(now)
+            if live and options.mode is WriteMode.INSERT:
+                skipped.append(key)
+                continue
+            seconds = options.ttls.get(key, options.ttl)
+            expires_at = None if seconds is None else math.ceil(now + seconds)
+            version = old.version + 1 if old is not None and live else 1
+            space[key] = StoredPair(copy.deepcopy(value), version, expires_at)
+        revision = self._advance(session, len(items) - len(skipped))
+        return WriteOutcome(len(items) - len(skipped), skipped, revision)
+
+    def _live_pairs(self, session: Session, keys: Sequence[str]) -> dict[str, StoredPair]:
+        space, now = self._space(session), self._db.now()
+        return {k: space[k] for k in keys if k in space and space[k].live(now)}
 
     async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]:
-        space = self._space(session)
+        found = self._live_pairs(session, keys)
         self.read_requests.append(list(keys))
-        return {key: copy.deepcopy(space[key]) for key in keys if key in space}
+        return {key: copy.deepcopy(pair.value) for key, pair in found.items()}
 
-    async def delete(self, session: Session, keys: Sequence[str]) -> int:
+    async def read_with_meta(
+        self, session: Session, keys: Sequence[str]
+    ) -> tuple[dict[str, JsonValue], dict[str, PairMeta]]:
+        found = self._live_pairs(session, keys)
+        self.read_requests.append(list(keys))
+        values = {key: copy.deepcopy(pair.value) for key, pair in found.items()}
+        return values, {k: PairMeta(p.version, p.expires_at) for k, p in found.items()}
+
+    async def delete(
+        self, session: Session, keys: Sequence[str], if_version: Mapping[str, int]
+    ) -> DeleteOutcome:
         space = self._space(session)
+        self._check(space, if_version)
         self.delete_requests.append(list(keys))
-        return sum(1 for key in keys if space.pop(key, _MISSING) is not _MISSING)
+        now, deleted, changed = self._db.now(), 0, 0
+        for key in keys:
+            pair = space.pop(key, None)
+            if pair is not None:
+                changed += 1
+                deleted += pair.live(now)
+        return DeleteOutcome(deleted, self._advance(session, changed))
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int
     ) -> KeyPage:
-        space = self._space(session)
+        space, now = self._space(session), self._db.now()
         self.list_requests.append((prefix, after, limit))
-        keys = sorted(k for k in space if k.startswith(prefix) and (after is None or k > after))
+        keys = sorted(
+            k
+            for k, pair in space.items()
+            if k.startswith(prefix) and (after is None or k > after) and pair.live(now)
+        )
         return KeyPage(keys=keys[:limit], has_more=len(keys) > limit)
+
+    async def purge_expired(self, batch: int) -> int:
+        now, purged = self._db.now(), 0
+        for user_id, space in self._db.data.items():
+            doomed = [k for k, pair in space.items() if not pair.live(now)][: batch - purged]
+            for key in doomed:
+                del space[key]
+            purged += len(doomed)
+            if doomed:
+                self._db.revisions[user_id] = self._db.revisions.get(user_id, 0) + 1
+        return purged
 
 
 class FakePasswordHasher:

@@ -10,7 +10,7 @@ from kv_api.application.kv.handlers import (
     ReadBatchHandler,
     WriteBatchHandler,
 )
-from kv_api.application.ports import Session
+from kv_api.application.ports import Session, WriteOptions
 from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidValue
 from kv_api.domain.keys import BatchLimits, WriteMode
 from tests.unit.fakes import FakeWorld, session_of
@@ -33,7 +33,7 @@ async def write(
     limits: BatchLimits = LIMITS,
 ) -> Any:
     handler = WriteBatchHandler(world.kv, limits)
-    return await handler(WriteBatch(session, items, mode))
+    return await handler(WriteBatch(session, items, WriteOptions(mode)))
 
 
 async def read(world: FakeWorld, session: Session, keys: list[str]) -> Any:
@@ -115,7 +115,7 @@ class TestDeleteBatch:
     async def test_counts_keys_that_existed(self, world: FakeWorld, session: Session) -> None:
         await write(world, session, {"a": 1, "b": 2, "c": 3})
         handler = DeleteBatchHandler(world.kv, LIMITS)
-        assert await handler(DeleteBatch(session, ["a", "a", "missing", "b"])) == 2
+        assert (await handler(DeleteBatch(session, ["a", "a", "missing", "b"]))).deleted == 2
         assert world.kv.delete_requests == [["a", "missing", "b"]]
         assert (await read(world, session, ["a", "b", "c"])).found == {"c": 3}
 

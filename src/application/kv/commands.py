@@ -1,27 +1,28 @@
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from kv_api.application.ports import Session, WriteItems
-from kv_api.domain.keys import WriteMode
+from kv_api.application.ports import Session, WriteItems, WriteOptions
 
 
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
     session: Session
     items: WriteItems
-    mode: WriteMode = WriteMode.UPSERT
+    options: WriteOptions = field(default_factory=WriteOptions)
 
 
 @dataclass(frozen=True, slots=True)
 class ReadBatch:
     session: Session
     keys: Sequence[str]
+    with_meta: bool = False  # each found pair's version and expiry too
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteBatch:
     session: Session
     keys: Sequence[str]
+    if_version: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kv_api.application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
-from kv_api.application.ports import KeyPage, KeyValueRepository, WriteOutcome
-from kv_api.domain.keys import BatchLimits, JsonValue
+from kv_api.application.ports import (
+    DeleteOutcome,
+    KeyPage,
+    KeyValueRepository,
+    WriteOptions,
+    WriteOutcome,
+)
+from kv_api.domain.keys import BatchLimits, JsonValue, PairMeta
 
 
 class WriteBatchHandler:
@@ -16,13 +22,27 @@ class WriteBatchHandler:
         self._limits.check_batch_size(len(items), "data")
         if isinstance(items, Mapping):  # else checked pairs: checked as they were decoded
             self._limits.check_items(items)
-        return await self._repo.write(command.session, items, command.mode)
+        self._check_options(command.options)
+        return await self._repo.write(command.session, items, command.options)
+
+    def _check_options(self, options: WriteOptions) -> None:
+        limits = self._limits
+        if options.ttl is not None:
+            limits.check_ttl(None, options.ttl)
+        if options.ttls:
+            limits.check_batch_size(len(options.ttls), "ttls")
+            limits.check_keys(options.ttls)
+            for key, seconds in options.ttls.items():
+                limits.check_ttl(key, seconds)
+        if options.if_version:
+            limits.check_versions(options.if_version)
 
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     found: dict[str, JsonValue]
     not_found: list[str]
+    meta: dict[str, PairMeta] | None = None  # when asked for
 
 
 class ReadBatchHandler:
@@ -34,6 +54,9 @@ class ReadBatchHandler:
         keys = list(dict.fromkeys(query.keys))
         self._limits.check_batch_size(len(query.keys), "keys")
         self._limits.check_keys(keys)
+        if query.with_meta:
+            found, meta = await self._repo.read_with_meta(query.session, keys)
+            return ReadResult(found, [k for k in keys if k not in found], meta)
         found = await self._repo.read(query.session, keys)
         return ReadResult(found=found, not_found=[k for k in keys if k not in found])
 
@@ -43,11 +66,13 @@ class DeleteBatchHandler:
         self._repo = repo
         self._limits = limits
 
-    async def __call__(self, command: DeleteBatch) -> int:
+    async def __call__(self, command: DeleteBatch) -> DeleteOutcome:
         keys = list(dict.fromkeys(command.keys))
         self._limits.check_batch_size(len(command.keys), "keys")
         self._limits.check_keys(keys)
-        return await self._repo.delete(command.session, keys)
+        if command.if_version:
+            self._limits.check_versions(command.if_version)
+        return await self._repo.delete(command.session, keys, command.if_version)
 
 
 class ListKeysHandler:

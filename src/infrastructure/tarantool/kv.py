@@ -3,10 +3,17 @@ from typing import Any
 
 import msgspec
 
-from kv_api.application.errors import SessionExpired
-from kv_api.application.ports import KeyPage, Session, WriteItems, WriteOutcome
+from kv_api.application.errors import SessionExpired, VersionConflict
+from kv_api.application.ports import (
+    DeleteOutcome,
+    KeyPage,
+    Session,
+    WriteItems,
+    WriteOptions,
+    WriteOutcome,
+)
 from kv_api.domain.errors import BatchTooLarge
-from kv_api.domain.keys import BatchLimits, JsonValue, WriteMode
+from kv_api.domain.keys import BatchLimits, JsonValue, PairMeta, WriteMode
 from kv_api.infrastructure.codec import MsgpackBatchCodec, PackedPairs
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 
@@ -24,6 +31,28 @@ def _live(result: Any) -> Any:
     return result
 
 
+def _applied(result: Any) -> Any:
+    """The write and delete functions answer ['conflict', {key: [expected, current]}] when an
+    if_version did not hold, having changed nothing."""
+    result = _live(result)
+    if result[0] == "conflict":
+        conflicts = {str(key): (int(e), int(c)) for key, (e, c) in result[1].items()}
+        raise VersionConflict(conflicts)
+    return result
+
+
+def _expected(if_version: Mapping[str, int]) -> list[list[Any]] | None:
+    """Expected versions as the Lua functions take them: [keys, versions]."""
+    return [list(if_version), list(if_version.values())] if if_version else None
+
+
+def _meta(row: Any) -> PairMeta:
+    """Pairs stored before versions existed have three fields: version 1, no expiry."""
+    version = row[3] if len(row) > 3 and row[3] is not None else 1
+    expires_at = row[4] if len(row) > 4 else None
+    return PairMeta(version, None if expires_at is None else int(expires_at))
+
+
 class TarantoolKeyValueRepository:
     """Each batch is one call of a Lua function that runs it in box.atomic."""
 
@@ -33,25 +62,48 @@ class TarantoolKeyValueRepository:
         replicas: Sequence[TarantoolClient] = (),
         max_read_bytes: int = 16 * 1024 * 1024,
         limits: BatchLimits | None = None,
+        history_keep: int = 100_000,
     ) -> None:
         self._codec = MsgpackBatchCodec(limits or BatchLimits())
         self._primary = primary
         self._replicas = list(replicas)
         self._max_read_bytes = max_read_bytes
+        self._keep = history_keep  # changes kept in a user's change log
 
-    async def write(self, session: Session, items: WriteItems, mode: WriteMode) -> WriteOutcome:
+    async def write(
+        self, session: Session, items: WriteItems, options: WriteOptions
+    ) -> WriteOutcome:
         if isinstance(items, Mapping):
             items = self._codec.pack(items)
         if not isinstance(items, PackedPairs):
             raise TypeError(f"cannot store {type(items).__name__}")
-        head = b"\x93" + _encode(session.user_id)  # the tuple [user_id, key, value]
+        # [user_id, key, value] of a 5-field tuple: the function appends version and expiry.
+        head = b"\x95" + _encode(session.user_id)
         tuples = [head + pair for pair in items.pairs]
-        args = [*_session_args(session), mode is WriteMode.INSERT, tuples]
-        written, skipped = _live(await self._primary.call("kv_write", args))
         keys = items.keys
-        return WriteOutcome(written=int(written), skipped=[keys[i - 1] for i in skipped])
+        args = [
+            *_session_args(session),
+            options.mode is WriteMode.INSERT,
+            keys,
+            tuples,
+            options.ttl,
+            dict(options.ttls) or None,
+            _expected(options.if_version),
+            self._keep,
+        ]
+        written, skipped, revision = _applied(await self._primary.call("kv_write", args))
+        return WriteOutcome(int(written), [keys[i - 1] for i in skipped], int(revision))
 
     async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]:
+        return {row[1]: row[2] for row in await self._read_rows(session, keys)}
+
+    async def read_with_meta(
+        self, session: Session, keys: Sequence[str]
+    ) -> tuple[dict[str, JsonValue], dict[str, PairMeta]]:
+        rows = await self._read_rows(session, keys)
+        return {row[1]: row[2] for row in rows}, {row[1]: _meta(row) for row in rows}
+
+    async def _read_rows(self, session: Session, keys: Sequence[str]) -> Any:
         args = [*_session_args(session), list(keys), self._max_read_bytes]
         rows = _live(await self._read_call("kv_read", args))
         if isinstance(rows, int):
@@ -59,11 +111,18 @@ class TarantoolKeyValueRepository:
                 f"the values of these keys add up to more than {self._max_read_bytes} bytes "
                 "(the limit of one response); read fewer keys per request"
             )
-        return {row[1]: row[2] for row in rows}
+        return rows
 
-    async def delete(self, session: Session, keys: Sequence[str]) -> int:
-        args = [*_session_args(session), list(keys)]
-        return int(_live(await self._primary.call("kv_delete", args)))
+    async def delete(
+        self, session: Session, keys: Sequence[str], if_version: Mapping[str, int]
+    ) -> DeleteOutcome:
+        args = [*_session_args(session), list(keys), _expected(if_version), self._keep]
+        deleted, revision = _applied(await self._primary.call("kv_delete", args))
+        return DeleteOutcome(int(deleted), int(revision))
+
+    async def purge_expired(self, batch: int) -> int:
+        """Removes up to `batch` expired pairs in one short transaction; the count removed."""
+        return int(await self._primary.call("kv_purge_expired", [batch, self._keep]))
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int

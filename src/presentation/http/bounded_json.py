@@ -30,18 +30,31 @@ def _encode(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=True).encode("ascii")
 
 
-def read_answer(found: Mapping[str, Any], not_found: Sequence[str], limit: int) -> web.Response:
-    """`{"data": found, "not_found": not_found}`, or a 400 when its JSON is over `limit`."""
-    answer = {"data": found, "not_found": not_found}
+def read_answer(
+    found: Mapping[str, Any],
+    not_found: Sequence[str],
+    limit: int,
+    meta: Mapping[str, Any] | None = None,
+) -> web.Response:
+    """`{"data": found, "not_found": not_found}` (and `"meta"` when given), or a 400 when its
+    JSON is over `limit`."""
+    answer: dict[str, Any] = {"data": found, "not_found": not_found}
+    if meta is not None:
+        answer["meta"] = meta
     try:
         if len(_measure(answer)) * JSON_PER_MSGPACK_BYTE <= limit:
             return web.Response(body=orjson.dumps(answer), content_type="application/json")
     except (TypeError, ValueError, OverflowError):
         pass  # lone surrogates, integers past 64 bits: the careful path below encodes them
-    return _pair_by_pair(found, not_found, limit)
+    return _pair_by_pair(found, not_found, limit, meta)
 
 
-def _pair_by_pair(found: Mapping[str, Any], not_found: Sequence[str], limit: int) -> web.Response:
+def _pair_by_pair(
+    found: Mapping[str, Any],
+    not_found: Sequence[str],
+    limit: int,
+    meta: Mapping[str, Any] | None = None,
+) -> web.Response:
     parts = [b'{"data":{']
     size = len(parts[0])
     for key, value in found.items():
@@ -50,7 +63,10 @@ def _pair_by_pair(found: Mapping[str, Any], not_found: Sequence[str], limit: int
         if size > limit:
             raise _too_large(limit)
         parts.append(part)
-    parts.append(b'},"not_found":%s}' % _encode(list(not_found)))
+    tail = b'},"not_found":%s' % _encode(list(not_found))
+    if meta is not None:
+        tail += b',"meta":%s' % _encode(meta)
+    parts.append(tail + b"}")
     if size + len(parts[-1]) > limit:
         raise _too_large(limit)
     return web.Response(body=b"".join(parts), content_type="application/json")

@@ -15,9 +15,17 @@ from kv_api.application.errors import (
     StorageUnavailable,
     Unauthenticated,
     UsernameTaken,
+    VersionConflict,
     WrongCurrentPassword,
 )
-from kv_api.domain.errors import DomainError, InvalidField, InvalidKey, InvalidValue
+from kv_api.domain.errors import (
+    DomainError,
+    InvalidField,
+    InvalidKey,
+    InvalidTtl,
+    InvalidValue,
+    InvalidVersion,
+)
 from kv_api.presentation.http.json import json_response
 from kv_api.presentation.http.problems import BadRequest
 
@@ -38,6 +46,7 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (Unauthenticated, 401),
     (WrongCurrentPassword, 403),
     (UsernameTaken, 409),
+    (VersionConflict, 409),
     (RateLimited, 429),
     (StorageUnavailable, 503),
     (StorageFull, 507),
@@ -78,14 +87,23 @@ def _from_application(exc: ApplicationError) -> web.Response:
         headers.update(AUTH_HEADERS)
     if isinstance(exc, (RateLimited, StorageUnavailable, Overloaded)):
         headers["Retry-After"] = str(max(1, exc.retry_after))
-    return error_response(status, exc.code, exc.message, headers=headers)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, VersionConflict):
+        extra["conflicts"] = {
+            key: {"expected": expected, "current": current}
+            for key, (expected, current) in exc.conflicts.items()
+        }
+    return error_response(status, exc.code, exc.message, headers=headers, **extra)
 
 
 def _from_domain(exc: DomainError) -> web.Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidField):
         extra["fields"] = exc.fields
-    if isinstance(exc, (InvalidKey, InvalidValue)):
+    if (
+        isinstance(exc, (InvalidKey, InvalidValue, InvalidTtl, InvalidVersion))
+        and exc.key is not None
+    ):
         extra["key"] = exc.key
     return error_response(400, exc.code, exc.message, **extra)
 

@@ -88,10 +88,13 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=reg,
         )
-        keys = Counter("kv_keys", "keys written, read or deleted", ["operation"], registry=reg)
+        keys = Counter(
+            "kv_keys", "keys written, read, deleted or expired", ["operation"], registry=reg
+        )
         self.keys_written = keys.labels("written")
         self.keys_read = keys.labels("read")
         self.keys_deleted = keys.labels("deleted")
+        self.keys_expired = keys.labels("expired")  # removed by the expiry purge
         batch = Histogram(
             "kv_batch_size",
             "pairs or keys per batch",

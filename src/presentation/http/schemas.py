@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from kv_api.domain.keys import WriteMode
+from kv_api.domain.keys import MAX_VERSION, WriteMode
 
 _USERNAME = r"^[A-Za-z0-9_.\-]{2,64}$"
 _NAME_HELP = "1-64 characters: letters, spaces, '-' and '''"
@@ -80,6 +80,32 @@ class PlainInteger(fields.Integer):
         if isinstance(value, str) and not (value.isascii() and value.isdigit()):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonInteger(fields.Integer):
+    """A JSON integer: not a float, a string or a boolean (which Python counts as integers)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int:
+            raise self.make_error("invalid")
+        return value
+
+
+class IntegerMap(fields.Field):  # type: ignore[type-arg]
+    """A JSON object of key -> integer, checked in one pass."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError("must be a JSON object of key -> integer")
+        for key, item in value.items():
+            if type(item) is not int:
+                raise ValidationError(f"the value of key {key[:80]!r} is not an integer")
+        return value
+
+
+# The bounds a value may take are checked by the domain (BatchLimits), which names the key; the
+# OpenAPI document states the configured bounds (presentation/openapi.py fills them in).
+_KEY_NAMES: dict[str, Any] = {"properties": {"": {"not": {}}}}
 
 
 class _Strict(Schema):
@@ -159,7 +185,51 @@ class UpdateProfileRequest(_Strict):
     current_password = Text(validate=validate.Length(min=1, max=1024))
 
 
-class WriteRequest(_Lenient):
+def if_version_field() -> IntegerMap:
+    return IntegerMap(
+        metadata={
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION},
+            **_KEY_NAMES,
+            "description": "the version each key must have for the batch to apply (keys "
+            "absent from the batch are checked too); 0: the key must not exist. Any mismatch: "
+            "409 version_conflict and nothing is applied",
+            "example": {"key1": 3, "key2": 0},
+        }
+    )
+
+
+class WriteOptionsRequest(_Lenient):
+    """The members of a write body other than `data`."""
+
+    mode = fields.Enum(
+        WriteMode,
+        by_value=True,
+        load_default=WriteMode.UPSERT,
+        metadata={"type": "string", "description": "upsert overwrites; insert keeps existing keys"},
+    )
+    ttl = JsonInteger(
+        metadata={
+            "description": "seconds until every pair of the batch expires (unless in ttls); "
+            "expires_at is now + ttl rounded up to a whole second. Without a ttl the pairs "
+            "never expire, and an existing key's earlier expiry is cleared",
+            "example": 3600,
+        }
+    )
+    ttls = IntegerMap(
+        metadata={
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            **_KEY_NAMES,
+            "description": "seconds until expiry for single keys, overriding ttl; keys "
+            "absent from data are ignored (their seconds must still be within bounds)",
+            "example": {"key1": 60},
+        }
+    )
+    if_version = if_version_field()
+
+
+class WriteRequest(WriteOptionsRequest):
     data = KeyValueMap(
         required=True,
         metadata={
@@ -170,12 +240,6 @@ class WriteRequest(_Lenient):
             "properties": {"": {"not": {}}},
             "example": {"key1": "value1", "key2": "value2", "key3": 1},
         },
-    )
-    mode = fields.Enum(
-        WriteMode,
-        by_value=True,
-        load_default=WriteMode.UPSERT,
-        metadata={"type": "string", "description": "upsert overwrites; insert keeps existing keys"},
     )
 
 
@@ -196,6 +260,20 @@ class KeysRequest(_Lenient):
     )
 
 
+class ReadRequest(KeysRequest):
+    include = fields.List(
+        fields.String(validate=validate.OneOf(["version", "expires_at"])),
+        metadata={
+            "description": "also answer `meta` for the pairs found: their version, expiry or both",
+            "example": ["version", "expires_at"],
+        },
+    )
+
+
+class DeleteRequest(KeysRequest):
+    if_version = if_version_field()
+
+
 class ListKeysQuery(_Lenient):
     prefix = fields.String(load_default="", validate=validate.Length(max=1024))
     after = fields.String(
@@ -213,6 +291,17 @@ class ListKeysQuery(_Lenient):
 # Response bodies: the routes build them as dicts; these schemas document them in OpenAPI.
 
 
+class VersionConflictDetail(Schema):
+    expected = fields.Integer(
+        required=True,
+        metadata={"minimum": 0, "description": "the version if_version asked for", "example": 2},
+    )
+    current = fields.Integer(
+        required=True,
+        metadata={"minimum": 0, "description": "the key's version now; 0: absent", "example": 3},
+    )
+
+
 class ErrorDetail(Schema):
     code = fields.String(required=True, metadata={"example": "validation_error"})
     message = fields.String(required=True, metadata={"example": "username: must be 2-64 ..."})
@@ -225,7 +314,20 @@ class ErrorDetail(Schema):
             "example": {"password": ["must be 8-128 characters"]},
         },
     )
-    key = fields.String(metadata={"description": "the offending key (invalid_key, invalid_value)"})
+    key = fields.String(
+        metadata={
+            "description": "the offending key (invalid_key, invalid_value, invalid_version), "
+            "or `ttl` for the batch's own ttl (invalid_ttl)"
+        }
+    )
+    conflicts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(VersionConflictDetail),
+        metadata={
+            "description": "version_conflict: every key whose if_version did not hold",
+            "example": {"key1": {"expected": 2, "current": 3}},
+        },
+    )
 
 
 class ErrorResponse(Schema):
@@ -277,6 +379,18 @@ class WriteResponse(Schema):
         required=True,
         metadata={"description": "existing keys left alone in insert mode", "example": []},
     )
+    revision = fields.Integer(
+        required=True,
+        metadata={"description": "your keyspace's revision after this write", "example": 7},
+    )
+
+
+class PairMetaResponse(Schema):
+    version = fields.Integer(metadata={"example": 3})
+    expires_at = fields.String(
+        allow_none=True,
+        metadata={"format": "date-time", "description": "null: never expires"},
+    )
 
 
 class ReadResponse(Schema):
@@ -289,11 +403,23 @@ class ReadResponse(Schema):
         },
     )
     not_found = fields.List(fields.String(), required=True, metadata={"example": []})
+    meta = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(PairMetaResponse),
+        metadata={
+            "description": "only when `include` asked for it: per pair found",
+            "example": {"key1": {"version": 3, "expires_at": "2026-12-01T20:00:00Z"}},
+        },
+    )
 
 
 class DeleteResponse(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["success"]))
     deleted = fields.Integer(required=True, metadata={"example": 2})
+    revision = fields.Integer(
+        required=True,
+        metadata={"description": "your keyspace's revision after this delete", "example": 8},
+    )
 
 
 class KeyPageResponse(Schema):

@@ -1,5 +1,6 @@
 import base64
 import re
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -12,8 +13,8 @@ from kv_api.application.kv.handlers import (
     ReadBatchHandler,
     WriteBatchHandler,
 )
-from kv_api.application.ports import CheckedPairs, WriteItems
-from kv_api.domain.keys import WriteMode
+from kv_api.application.ports import CheckedPairs, WriteItems, WriteOptions
+from kv_api.domain.keys import PairMeta, WriteMode
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
 from kv_api.presentation.http.bounded_json import read_answer
@@ -22,17 +23,21 @@ from kv_api.presentation.http.problems import BadRequest
 from kv_api.presentation.http.schemas import (
     CURSOR_MAX_LENGTH,
     CURSOR_PATTERN,
-    KeysRequest,
+    DeleteRequest,
     ListKeysQuery,
+    ReadRequest,
+    WriteOptionsRequest,
     WriteRequest,
 )
 
 routes = web.RouteTableDef()
 _write = WriteRequest()
-_keys = KeysRequest()
+_write_options = WriteOptionsRequest()
+_read = ReadRequest()
+_delete = DeleteRequest()
 _list = ListKeysQuery()
-_MODES = {mode.value: mode for mode in WriteMode}
-_NO_MODE = object()
+_USUAL = {mode.value: WriteOptions(mode) for mode in WriteMode}
+_UPSERT = _USUAL[WriteMode.UPSERT.value]
 _CURSOR = re.compile(CURSOR_PATTERN)
 
 
@@ -47,32 +52,55 @@ class WriteBodyDecoder(Protocol):
 # anything else goes through the schema, which names the problem in the 400.
 
 
-def load_keys(body: Any) -> list[str]:
-    """`KeysRequest().load(body)["keys"]`."""
-    if type(body) is dict:
+def usual_keys(body: Any) -> list[str] | None:
+    """The keys of a body holding only a non-empty list of strings, else None."""
+    if type(body) is dict and len(body) == 1:
         keys = body.get("keys")
         if type(keys) is list and keys and all(type(key) is str for key in keys):
             return keys
-    loaded: list[str] = _keys.load(body)["keys"]
-    return loaded
+    return None
 
 
-def usual_mode(options: dict[str, Any]) -> WriteMode | None:
-    """The mode of a body whose other members are the usual ones, else None."""
-    mode = options.get("mode", _NO_MODE)
-    if mode is _NO_MODE:
-        return WriteMode.UPSERT
-    return _MODES.get(mode) if type(mode) is str else None
+def write_options(members: dict[str, Any]) -> WriteOptions:
+    """The options of a write from its body's members other than data."""
+    if not members:
+        return _UPSERT
+    if len(members) == 1 and type(mode := members.get("mode")) is str and mode in _USUAL:
+        return _USUAL[mode]
+    return _options(_write_options.load(members))
 
 
-def load_write(body: Any) -> tuple[dict[str, Any], WriteMode]:
-    """`WriteRequest().load(body)` as (data, mode)."""
-    if type(body) is dict:
-        data, mode = body.get("data"), usual_mode(body)
-        if type(data) is dict and data and mode is not None:
-            return data, mode
+def _options(loaded: dict[str, Any]) -> WriteOptions:
+    return WriteOptions(
+        loaded["mode"], loaded.get("ttl"), loaded.get("ttls", {}), loaded.get("if_version", {})
+    )
+
+
+def load_write(body: Any) -> tuple[dict[str, Any], WriteOptions]:
+    """`WriteRequest().load(body)` as (data, options)."""
+    if type(body) is dict and type(data := body.get("data")) is dict and data:
+        members = {k: v for k, v in body.items() if k != "data"}
+        if len(members) <= 1:
+            return data, write_options(members)
     loaded = _write.load(body)
-    return loaded["data"], loaded["mode"]
+    return loaded["data"], _options(loaded)
+
+
+def meta_answer(meta: dict[str, PairMeta], include: list[str]) -> dict[str, dict[str, Any]]:
+    answer: dict[str, dict[str, Any]] = {}
+    for key, pair in meta.items():
+        item: dict[str, Any] = {}
+        if "version" in include:
+            item["version"] = pair.version
+        if "expires_at" in include:
+            at = pair.expires_at
+            item["expires_at"] = None if at is None else _timestamp(at)
+        answer[key] = item
+    return answer
+
+
+def _timestamp(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @routes.post("/api/write")
@@ -85,14 +113,18 @@ async def write(
     body = await request.read()
     decoded = decode(body)
     items: WriteItems
-    fast_mode = None if decoded is None else usual_mode(decoded[1])
-    if decoded is not None and fast_mode is not None:
-        items, mode = decoded[0], fast_mode
+    if decoded is not None:
+        items, options = decoded[0], write_options(decoded[1])
     else:
-        items, mode = load_write(parse_json(body))
-    outcome = await handler(WriteBatch(current_session(request), items, mode))
+        items, options = load_write(parse_json(body))
+    outcome = await handler(WriteBatch(current_session(request), items, options))
     return json_response(
-        {"status": "success", "written": outcome.written, "skipped": outcome.skipped}
+        {
+            "status": "success",
+            "written": outcome.written,
+            "skipped": outcome.skipped,
+            "revision": outcome.revision,
+        }
     )
 
 
@@ -103,9 +135,16 @@ async def read(
     handler: ReadBatchHandler = Provide[Container.read_batch],
     max_response_bytes: int = Provide[Container.settings.provided.max_response_bytes],
 ) -> web.Response:
-    keys = load_keys(await read_json(request))
-    result = await handler(ReadBatch(current_session(request), keys))
-    return read_answer(result.found, result.not_found, max_response_bytes)
+    body = await read_json(request)
+    keys = usual_keys(body)
+    if keys is not None:
+        result = await handler(ReadBatch(current_session(request), keys))
+        return read_answer(result.found, result.not_found, max_response_bytes)
+    loaded = _read.load(body)
+    include = loaded.get("include") or []
+    result = await handler(ReadBatch(current_session(request), loaded["keys"], bool(include)))
+    meta = meta_answer(result.meta, include) if include and result.meta is not None else None
+    return read_answer(result.found, result.not_found, max_response_bytes, meta)
 
 
 @routes.post("/api/delete")
@@ -113,9 +152,19 @@ async def read(
 async def delete(
     request: web.Request, handler: DeleteBatchHandler = Provide[Container.delete_batch]
 ) -> web.Response:
-    keys = load_keys(await read_json(request))
-    deleted = await handler(DeleteBatch(current_session(request), keys))
-    return json_response({"status": "success", "deleted": deleted})
+    body = await read_json(request)
+    keys = usual_keys(body)
+    if keys is not None:
+        command = DeleteBatch(current_session(request), keys)
+    else:
+        loaded = _delete.load(body)
+        command = DeleteBatch(
+            current_session(request), loaded["keys"], loaded.get("if_version", {})
+        )
+    outcome = await handler(command)
+    return json_response(
+        {"status": "success", "deleted": outcome.deleted, "revision": outcome.revision}
+    )
 
 
 def encode_cursor(key: str) -> str:
