@@ -1,8 +1,8 @@
 """The query of GET /api/watch (both forms): it validates requests and documents them."""
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
-from kv_api.presentation.http.schemas import PlainInteger, _Lenient
+from kv_api.presentation.http.schemas import JSON_VALUE_REF, PlainInteger, _Lenient
 
 
 class WatchQuery(_Lenient):
@@ -41,4 +41,34 @@ class WatchQuery(_Lenient):
         truthy={"true", "1"},
         falsy={"false", "0"},
         metadata={"description": "each put's value too, while it is the key's current version"},
+    )
+
+
+class ChangeItem(Schema):
+    key = fields.String(required=True, metadata={"example": "key1"})
+    op = fields.String(
+        required=True,
+        validate=validate.OneOf(["put", "delete", "expire"]),
+        metadata={"description": "expire: its TTL ran out (or its account's data was wiped)"},
+    )
+    version = fields.Integer(
+        required=True, metadata={"description": "the key's version this change made or ended"}
+    )
+    revision = fields.Integer(
+        required=True, metadata={"description": "the revision this change belongs to"}
+    )
+    value = fields.Raw(
+        allow_none=True,
+        metadata={
+            **JSON_VALUE_REF,
+            "description": "with values=true, in a put still the key's current version",
+        },
+    )
+
+
+class WatchResponse(Schema):
+    changes = fields.List(fields.Nested(ChangeItem), required=True)
+    revision = fields.Integer(
+        required=True,
+        metadata={"description": "pass as the next `since`", "example": 8},
     )

@@ -1,5 +1,5 @@
-"""GET /api/watch: a user's changes after a revision, as a long poll (JSON) or as a stream of
-Server-Sent Events (`Accept: text/event-stream`, or /api/watch/stream)."""
+"""GET /api/watch: a user's changes after a revision, as a long poll (JSON) or, asked with
+`Accept: text/event-stream` (as EventSource does), as a stream of Server-Sent Events."""
 
 import dataclasses
 from typing import Any
@@ -63,11 +63,10 @@ def _load(request: web.Request) -> WatchChanges:
 
 
 def _wants_stream(request: web.Request) -> bool:
-    return request.path == "/api/watch/stream" or EVENT_STREAM in request.headers.get("Accept", "")
+    return EVENT_STREAM in request.headers.get("Accept", "")
 
 
 @routes.get("/api/watch")
-@routes.get("/api/watch/stream")
 @inject
 async def watch(
     request: web.Request,

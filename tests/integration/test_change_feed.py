@@ -1,0 +1,81 @@
+"""The Tarantool change feed: kv_watch through the adapter, and the watch slots' accounting."""
+
+import asyncio
+
+import pytest
+
+from kv_api.application.errors import HistoryCompacted, SessionExpired
+from kv_api.application.ports import Session, WatchSpec, WriteOptions
+from kv_api.domain.changes import ChangeOp
+from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
+from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from kv_api.infrastructure.tarantool.sessions import TarantoolTokenRevocations
+from tests.integration.conftest import MakeSession
+
+
+def spec(since: int | None, timeout: float = 0.0, prefix: str = "") -> WatchSpec:
+    return WatchSpec(prefix, since, 100, timeout, with_values=True)
+
+
+async def test_a_cancelled_watch_keeps_its_slot_until_tarantool_answers_it(
+    client: TarantoolClient, session: Session
+) -> None:
+    kv = TarantoolKeyValueRepository(client)
+    feed = TarantoolChangeFeed(client, client, max_watches=1)
+    since = (await kv.write(session, {"k": 1}, WriteOptions())).revision
+    watcher = feed.open()
+    waiting = asyncio.create_task(watcher.next(session, spec(since, timeout=30)))
+    await asyncio.sleep(0.2)
+    waiting.cancel()
+    watcher.close()
+    await asyncio.sleep(0.2)
+    assert feed.in_use == 1  # the Lua fiber still waits: so does its slot
+    await kv.write(session, {"k": 2}, WriteOptions())  # wakes it
+    for _ in range(100):
+        if feed.in_use == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert feed.in_use == 0
+
+
+async def test_values_whole_revisions_and_a_logout_while_waiting(
+    client: TarantoolClient, make_session: MakeSession
+) -> None:
+    session = await make_session()
+    kv = TarantoolKeyValueRepository(client)
+    feed = TarantoolChangeFeed(client, client, max_watches=5)
+    await kv.write(session, {"a": {"x": [1]}, "b": None}, WriteOptions())
+    watcher = feed.open()
+    batch = await watcher.next(session, spec(0))
+    assert [(c.key, c.op, c.value, c.has_value) for c in batch.changes] == [
+        ("a", ChangeOp.PUT, {"x": [1]}, True),
+        ("b", ChangeOp.PUT, None, True),
+    ]
+    waiting = asyncio.create_task(watcher.next(session, spec(batch.revision, timeout=30)))
+    await asyncio.sleep(0.2)
+    await TarantoolTokenRevocations(client).revoke(session)
+    ended = await asyncio.wait_for(waiting, 20)
+    assert (ended.changes, ended.revision, ended.ended) == ([], batch.revision, True)
+    with pytest.raises(SessionExpired):
+        await watcher.next(session, spec(batch.revision))
+    watcher.close()
+
+
+async def test_purged_history_is_compacted(
+    client: TarantoolClient, make_session: MakeSession
+) -> None:
+    session = await make_session()
+    kv = TarantoolKeyValueRepository(client)
+    feed = TarantoolChangeFeed(client, client, max_watches=5)
+    await kv.write(session, {"a": 1}, WriteOptions())
+    last = await kv.write(session, {"a": 2}, WriteOptions())
+    await asyncio.sleep(0.05)
+    while await feed.purge(before=2**40, batch=500):  # everything logged so far
+        pass
+    watcher = feed.open()
+    with pytest.raises(HistoryCompacted) as caught:
+        await watcher.next(session, spec(0))
+    assert (caught.value.oldest, caught.value.revision) == (last.revision, last.revision)
+    assert (await watcher.next(session, spec(last.revision))).changes == []
+    watcher.close()
