@@ -57,8 +57,21 @@ async def test_a_write_through_one_worker_wakes_watchers_on_every_worker(
             assert body["changes"] == [
                 {"key": "k", "op": "put", "version": 1, "revision": revision}
             ]
+        assert _worker_limits(api) == ["100", "100"]  # the default 200, shared
     finally:
         assert await asyncio.to_thread(api.stop) == 0
+
+
+def _worker_limits(api: ApiProcess) -> list[str]:
+    assert api.process is not None
+    pid = api.process.pid
+    limits = []
+    for worker in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        limits += [
+            v.split(b"=", 1)[1].decode() for v in environ if v.startswith(b"KV_MAX_WATCHES=")
+        ]
+    return limits
 
 
 async def test_sigterm_ends_open_watches_without_waiting_their_timeout(
