@@ -106,7 +106,10 @@ async def _stream(
     reason = "shutting_down"
     try:
         while batch is not None:
-            await response.write(_events(batch) or b": heartbeat\n\n")
+            if batch.changes:
+                await response.write(_events(batch))
+            elif not batch.ended:
+                await response.write(b": heartbeat\n\n")
             if batch.ended:
                 reason = "session_ended"
                 break
