@@ -106,3 +106,26 @@ async def test_sigterm_ends_open_watches_without_waiting_their_timeout(
     )
     assert (status, body["error"]["code"]) == (503, "shutting_down")
     assert code == 0
+
+
+async def test_the_edge_timeouts_cut_neither_a_long_poll_nor_a_stream(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    short = {"KV_HEADER_TIMEOUT": "0.5", "KV_BODY_TIMEOUT": "0.5", "KV_KEEPALIVE_TIMEOUT": "0.5"}
+    env = {**tarantool_env(tarantool), **short, "KV_WATCH_HEARTBEAT": "0.3"}
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env).start)
+    try:
+        async with aiohttp.ClientSession() as http:
+            auth = await _token(http, api.base)
+            status, now = await _poll(api.base, auth, timeout=0)
+            status, body = await _poll(api.base, auth, since=now["revision"], timeout=2)
+            assert (status, body) == (200, {"changes": [], "revision": now["revision"]})
+            headers = {**auth, "Accept": "text/event-stream"}
+            async with http.get(api.base + "/api/watch", headers=headers) as stream:
+                heartbeats = 0
+                while heartbeats < 6:  # about 2 s, four times the edge timeouts
+                    line = await asyncio.wait_for(stream.content.readline(), 10)
+                    assert line, "the stream was cut"
+                    heartbeats += line.startswith(b": heartbeat")
+    finally:
+        assert await asyncio.to_thread(api.stop) == 0
