@@ -79,3 +79,23 @@ async def test_purged_history_is_compacted(
     assert (caught.value.oldest, caught.value.revision) == (last.revision, last.revision)
     assert (await watcher.next(session, spec(last.revision))).changes == []
     watcher.close()
+
+
+async def test_a_revision_split_into_log_parts_is_answered_whole(
+    client: TarantoolClient, session: Session
+) -> None:
+    kv = TarantoolKeyValueRepository(client)
+    feed = TarantoolChangeFeed(client, client, max_watches=5)
+    keys = {f"k{i:04d}": i for i in range(1200)}  # three parts of at most 500 entries
+    big = await kv.write(session, keys, WriteOptions())
+    after = await kv.write(session, {"z": 1}, WriteOptions())
+    watcher = feed.open()
+    batch = await watcher.next(session, WatchSpec("", 0, 10, 0.0))
+    assert [c.key for c in batch.changes] == list(keys)
+    assert {c.revision for c in batch.changes} == {big.revision} == {batch.revision}
+    tail = await watcher.next(session, WatchSpec("k11", 0, 10, 0.0))  # only in the last part
+    assert [c.key for c in tail.changes] == [k for k in keys if k.startswith("k11")]
+    assert tail.revision == big.revision  # the limit was reached: the next one waits
+    rest = await watcher.next(session, WatchSpec("k11", tail.revision, 10, 0.0))
+    assert (rest.changes, rest.revision) == ([], after.revision)  # passed over: no match
+    watcher.close()
