@@ -153,6 +153,7 @@ class Container(containers.DeclarativeContainer):
         storage.provided.watch,
         storage.provided.primary,
         settings.provided.max_watches,
+        metrics.provided.watches_waiting.set,
     )
     watch_limits = providers.Singleton(WatchLimits, max_timeout=settings.provided.watch_max_timeout)
     watch_changes = providers.Singleton(WatchChangesHandler, change_feed, watch_limits)

@@ -157,6 +157,7 @@ async def test_at_the_watch_limit_the_next_one_gets_429_until_a_waiting_call_ret
     body = await resp.json()
     assert (resp.status, error_code(body)) == (429, "too_many_watches")
     assert resp.headers["Retry-After"] == "1"
+    assert "kv_watches_waiting 2.0" in await (await api.get("/metrics")).text()
     # a client that goes away leaves its call waiting in Tarantool: its slot stays taken
     waiting[0].cancel()
     await asyncio.sleep(0.3)

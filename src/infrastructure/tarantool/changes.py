@@ -20,20 +20,32 @@ class TarantoolChangeFeed:
     is given back only when its call has returned, not when its HTTP client went away (the
     Lua fiber keeps waiting until its timeout), so Tarantool's fibers never exceed the limit."""
 
-    def __init__(self, watch: TarantoolClient, primary: TarantoolClient, max_watches: int) -> None:
+    def __init__(
+        self,
+        watch: TarantoolClient,
+        primary: TarantoolClient,
+        max_watches: int,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
         self._watch = watch
         self._primary = primary
         self._max = max_watches
+        self._observe = observe  # told the count of slots taken at each change
         self.in_use = 0
 
     def open(self) -> "TarantoolWatcher":
         if self.in_use >= self._max:
             raise TooManyWatches()
-        self.in_use += 1
+        self._count(+1)
         return TarantoolWatcher(self._watch, self._released)
 
     def _released(self) -> None:
-        self.in_use -= 1
+        self._count(-1)
+
+    def _count(self, change: int) -> None:
+        self.in_use += change
+        if self._observe is not None:
+            self._observe(self.in_use)
 
     async def purge(self, before: float, batch: int) -> int:
         return int(await self._primary.call("kv_purge_changes", [before, batch]))
