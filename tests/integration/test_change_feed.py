@@ -99,3 +99,52 @@ async def test_a_revision_split_into_log_parts_is_answered_whole(
     rest = await watcher.next(session, WatchSpec("k11", tail.revision, 10, 0.0))
     assert (rest.changes, rest.revision) == ([], after.revision)  # passed over: no match
     watcher.close()
+
+
+LONG_LOG = 20_500  # single-key revisions: ten times what one call may examine, and more
+
+
+async def _long_log(client: TarantoolClient, session: Session) -> None:
+    """A user whose log holds LONG_LOG revisions, written straight into the log spaces."""
+    await client.eval(
+        """
+        local uid, n = ...
+        local now = require('fiber').time()
+        for start = 1, n, 1000 do
+            box.atomic(function()
+                for rev = start, math.min(start + 999, n) do
+                    box.space.kv_changes:insert{uid, rev, 1, now, {{'k' .. rev, 'put', 1}}}
+                end
+            end)
+        end
+        box.space.kv_revisions:replace{uid, n, n, 0}
+        """,
+        [session.user_id, LONG_LOG],
+    )
+
+
+async def test_one_call_examines_a_bounded_part_of_the_log_and_looping_reaches_the_end(
+    client: TarantoolClient, session: Session
+) -> None:
+    """A prefix matching nothing must not make one call walk the whole log: Tarantool serves
+    nothing else while a call runs. Each answer passes over part of it, and a client looping
+    `since` reaches the current revision (the last call waits its timeout there)."""
+    await _long_log(client, session)
+    feed = TarantoolChangeFeed(client, client, max_watches=1)
+    watcher = feed.open()
+    since, calls = 0, 0
+    while since < LONG_LOG:
+        batch = await asyncio.wait_for(
+            watcher.next(session, WatchSpec("nothing/", since, 100, 1.0)), 10
+        )
+        assert batch.changes == []
+        assert since < batch.revision <= LONG_LOG
+        since, calls = batch.revision, calls + 1
+    assert calls > 1
+    since, found = 0, []
+    while since < LONG_LOG:
+        batch = await watcher.next(session, WatchSpec("k1999", since, 100, 0.0))
+        since, found = batch.revision, found + batch.changes
+    expected = ["k1999", *(f"k1999{i}" for i in range(10))]
+    assert [(c.key, c.revision) for c in found] == [(k, int(k[1:])) for k in expected]
+    watcher.close()
