@@ -124,6 +124,11 @@ async def test_insert_keeps_existing_and_stores_any_nesting(
     )
 
     assert first.status == second.status == 200
-    assert await second.json() == {"status": "success", "written": 1, "skipped": ["a"], "revision": 2}
+    assert await second.json() == {
+        "status": "success",
+        "written": 1,
+        "skipped": ["a"],
+        "revision": 2,
+    }
     got = await api.post("/api/read", json={"keys": ["a", "b"]}, headers=headers)
     assert (await got.json())["data"] == {"a": value, "b": "new"}
