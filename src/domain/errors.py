@@ -36,10 +36,11 @@ class InvalidValue(DomainError):
 class InvalidTtl(DomainError):
     code = "invalid_ttl"
 
-    def __init__(self, name: str, problem: str) -> None:
-        subject = "ttl" if name == "ttl" else f"ttl of key {name[:80]!r}"
+    def __init__(self, key: str | None, problem: str) -> None:
+        """key: None for the batch's own ttl, else the key whose ttls entry it is."""
+        subject = "ttl" if key is None else f"ttl of key {key[:80]!r}"
         super().__init__(f"{subject}: {problem}")
-        self.key = name
+        self.key = key
 
 
 class InvalidVersion(DomainError):

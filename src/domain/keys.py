@@ -36,11 +36,11 @@ class BatchLimits:
     min_ttl: int = 1
     max_ttl: int = 366 * 24 * 3600
 
-    def check_ttl(self, name: str, seconds: int) -> None:
-        """name: the key a TTL is for, or "ttl" for the batch's own."""
+    def check_ttl(self, key: str | None, seconds: int) -> None:
+        """key: the key a TTL is for, None for the batch's own."""
         if not self.min_ttl <= seconds <= self.max_ttl:
             raise InvalidTtl(
-                name, f"must be between {self.min_ttl} and {self.max_ttl} seconds, not {seconds}"
+                key, f"must be between {self.min_ttl} and {self.max_ttl} seconds, not {seconds}"
             )
 
     def check_versions(self, expected: Mapping[str, int]) -> None:

@@ -157,6 +157,11 @@ def load_settings(source: Mapping[str, str] | None = None) -> Settings:
                 for name, messages in problems.items()
             )
         ) from None
+    if values["min_ttl"] > values["max_ttl"]:
+        raise SettingsError(
+            f"KV_TTL_MIN={values['min_ttl']} is above KV_TTL_MAX={values['max_ttl']}: "
+            "no ttl could be accepted"
+        )
     uri = env.raw("KV_TARANTOOL_URI")
     values["tarantool_user"] = values["tarantool_user"] or _uri_part(uri, "username")
     values["tarantool_password"] = values["tarantool_password"] or _uri_part(uri, "password")

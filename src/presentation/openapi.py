@@ -43,7 +43,7 @@ Every error has the body `{{"error": {{"code", "message"}}}}`, plus `fields` for
 
 Limits of this server: at most {max_items} pairs or keys per request, {max_value_bytes} bytes
 per encoded value, {max_body_bytes} bytes per request body, nesting up to {max_depth} levels;
-tokens live {token_ttl} seconds.
+a pair's TTL is {min_ttl} to {max_ttl} seconds; tokens live {token_ttl} seconds.
 """
 
 
@@ -60,6 +60,10 @@ class DocumentedLimits(Protocol):
     def max_depth(self) -> int: ...
     @property
     def token_ttl(self) -> int: ...
+    @property
+    def min_ttl(self) -> int: ...
+    @property
+    def max_ttl(self) -> int: ...
 
 
 def build_openapi(settings: DocumentedLimits) -> dict[str, Any]:
@@ -90,7 +94,19 @@ def build_openapi(settings: DocumentedLimits) -> dict[str, Any]:
     for name, rules in {**SCHEMA_RULES, **USERS_FACE_SCHEMA_RULES}.items():
         document["components"]["schemas"][name].update(rules)
     add_event_stream(document)
+    _state_ttl_bounds(document["components"]["schemas"]["WriteRequest"], settings)
     return document
+
+
+def _state_ttl_bounds(write: dict[str, Any], settings: DocumentedLimits) -> None:
+    """The TTL bounds are settings: the document states this server's, so a client (and the
+    contract fuzzer) can tell an accepted TTL from a 400 before sending."""
+    # New dicts: apispec shares nested metadata between documents built in one process.
+    bounds = {"minimum": settings.min_ttl, "maximum": settings.max_ttl}
+    properties = write["properties"]
+    properties["ttl"] = {**properties["ttl"], **bounds}
+    ttls = properties["ttls"] = dict(properties["ttls"])
+    ttls["additionalProperties"] = {**ttls["additionalProperties"], **bounds}
 
 
 def _describe(settings: DocumentedLimits) -> str:
@@ -100,6 +116,8 @@ def _describe(settings: DocumentedLimits) -> str:
         max_body_bytes=settings.max_body_bytes,
         max_depth=settings.max_depth,
         token_ttl=settings.token_ttl,
+        min_ttl=settings.min_ttl,
+        max_ttl=settings.max_ttl,
     )
 
 

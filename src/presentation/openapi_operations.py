@@ -55,8 +55,30 @@ _WRITE_EXAMPLES = _examples(
     pairs=("a few pairs", {"data": {"key1": "value1", "key2": "value2", "key3": 1}}),
     nested=("any JSON value", {"data": {"profile": {"tags": ["a", "b"], "score": 1.5}}}),
     insert=("insert mode", {"data": {"key1": "kept if it exists"}, "mode": "insert"}),
+    expiry=(
+        "expiring pairs: one hour, key2 one minute",
+        {"data": {"key1": "value1", "key2": "value2"}, "ttl": 3600, "ttls": {"key2": 60}},
+    ),
+    conditional=(
+        "only if key1 is at version 3 and key2 does not exist (else 409)",
+        {"data": {"key1": "new", "key2": "created"}, "if_version": {"key1": 3, "key2": 0}},
+    ),
 )
-_KEYS_EXAMPLES = _examples(keys=("three keys", {"keys": ["key1", "key2", "key3"]}))
+_THREE_KEYS = ("three keys", {"keys": ["key1", "key2", "key3"]})
+_READ_EXAMPLES = _examples(
+    keys=_THREE_KEYS,
+    meta=(
+        "with each pair's version and expiry",
+        {"keys": ["key1", "key2"], "include": ["version", "expires_at"]},
+    ),
+)
+_DELETE_EXAMPLES = _examples(
+    keys=_THREE_KEYS,
+    conditional=(
+        "only if key1 is still at version 3 (else 409)",
+        {"keys": ["key1"], "if_version": {"key1": 3}},
+    ),
+)
 _PROFILE_EXAMPLES = _examples(
     profile=("profile fields", {"email": "ada@example.com", "first_name": "Ada"}),
     password=(
@@ -145,7 +167,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "kv",
         "the whole batch is stored",
         content=(JSON, s.WriteResponse),
-        errors=(*_BODY, *_SESSION, 507),
+        errors=(*_BODY, *_SESSION, 409, 507),
         body=s.WriteRequest,
         examples=_WRITE_EXAMPLES,
     ),
@@ -159,7 +181,7 @@ OPERATIONS: tuple[Operation, ...] = (
         content=(JSON, s.ReadResponse),
         errors=(*_BODY, *_SESSION),
         body=s.ReadRequest,
-        examples=_KEYS_EXAMPLES,
+        examples=_READ_EXAMPLES,
     ),
     Operation(
         "post",
@@ -169,9 +191,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "kv",
         "how many keys existed and are gone",
         content=(JSON, s.DeleteResponse),
-        errors=(*_BODY, *_SESSION),
+        errors=(*_BODY, *_SESSION, 409),
         body=s.DeleteRequest,
-        examples=_KEYS_EXAMPLES,
+        examples=_DELETE_EXAMPLES,
     ),
     Operation(
         "get",

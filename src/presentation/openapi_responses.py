@@ -48,7 +48,10 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     ),
     409: (
         "Conflict",
-        "the username is taken (compared case-insensitively)",
+        "`username_taken`: the username is taken (compared case-insensitively). "
+        "`version_conflict` (write, delete): an `if_version` did not hold, nothing of the batch "
+        "was applied; `conflicts` names every failing key with the version expected and its "
+        "current one (0: absent)",
         _error("username_taken", "a user with this username already exists"),
         {},
     ),
@@ -90,6 +93,20 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     ),
 }
 
+# Statuses with more than one kind of body: named examples instead of the one above.
+_MORE_EXAMPLES: dict[int, dict[str, Any]] = {
+    409: {
+        "version_conflict": _error(
+            "version_conflict",
+            "2 key(s) are not at the expected version; nothing was applied",
+            conflicts={
+                "key1": {"expected": 2, "current": 3},
+                "key2": {"expected": 0, "current": 1},
+            },
+        ),
+    },
+}
+
 ERROR_RESPONSES: dict[int, str] = {status: entry[0] for status, entry in _ERRORS.items()}
 NOT_READY = "NotReady"
 RESPONSE_STATUS: dict[str, int] = {name: status for status, name in ERROR_RESPONSES.items()}
@@ -97,10 +114,15 @@ RESPONSE_STATUS[NOT_READY] = 503
 
 
 def register_error_responses(spec: APISpec) -> None:
-    for name, description, example, headers in _ERRORS.values():
+    for status, (name, description, example, headers) in _ERRORS.items():
+        media: dict[str, Any] = {"schema": ErrorResponse, "example": example}
+        if status in _MORE_EXAMPLES:
+            named = {example["error"]["code"]: example, **_MORE_EXAMPLES[status]}
+            del media["example"]
+            media["examples"] = {code: {"value": body} for code, body in named.items()}
         component: dict[str, Any] = {
             "description": description,
-            "content": {"application/json": {"schema": ErrorResponse, "example": example}},
+            "content": {"application/json": media},
         }
         if headers:
             component["headers"] = headers

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import hypothesis
 import pytest
 import schemathesis
 from hypothesis import strategies as st
@@ -93,3 +94,31 @@ def token(server: ApiProcess) -> str:
 def test_api_honours_its_openapi_document(case: Any, server: ApiProcess, token: str) -> None:
     bearer = new_token(server) if (case.method, case.path) in REVOKING else token
     case.call_and_validate(base_url=server.base, headers={"Authorization": f"Bearer {bearer}"})
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/api/write", {"ttl", "ttls", "if_version", "mode"}),
+        ("/api/read", {"include"}),
+        ("/api/delete", {"if_version"}),
+    ],
+)
+def test_the_fuzzer_reaches_every_optional_field(path: str, fields: set[str]) -> None:
+    """Bodies drawn as the test above draws them carry every optional member, so expiry,
+    versions and conditions are fuzzed too."""
+    seen: set[str] = set()
+
+    @hypothesis.given(case=SCHEMA[path]["POST"].as_strategy())
+    @hypothesis.settings(
+        max_examples=MAX_EXAMPLES,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    def draw(case: Any) -> None:
+        if isinstance(case.body, dict):
+            seen.update(case.body)
+
+    draw()
+    assert fields <= seen

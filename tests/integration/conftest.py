@@ -102,6 +102,8 @@ class Backend:
     users: UserRepository
     revocations: TokenRevocations
     throttle: LoginThrottle
+    # the keys a user has in storage, expired or not: what only a purge removes
+    stored_keys: Callable[[int], Awaitable[set[str]]]
 
     async def new_user(self, name: str | None = None) -> tuple[User, Session]:
         name = name or unique_name()
@@ -124,11 +126,21 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     """Each contract test runs against both, so a fake cannot drift from Tarantool."""
     if request.param == "fake":
         world = FakeWorld(throttle=FakeLoginThrottle(*THROTTLE))
-        return Backend(world.kv, world.users, world.revocations, world.throttle)
+
+        async def fake_keys(user_id: int) -> set[str]:
+            return set(world.db.data.get(user_id, {}))
+
+        return Backend(world.kv, world.users, world.revocations, world.throttle, fake_keys)
     client: TarantoolClient = request.getfixturevalue("client")
+
+    async def stored_keys(user_id: int) -> set[str]:
+        code = "return box.space.kv_data.index.primary:select({...})"
+        return {row[1] for row in await client.eval(code, [user_id])}
+
     return Backend(
         TarantoolKeyValueRepository(client),
         TarantoolUserRepository(client),
         TarantoolTokenRevocations(client),
         TarantoolLoginThrottle(client, *THROTTLE),
+        stored_keys,
     )

@@ -109,6 +109,12 @@ BAD_VALUES = [
 ]
 
 
+def test_a_ttl_minimum_above_the_maximum_is_refused() -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings({"KV_TTL_MIN": "100", "KV_TTL_MAX": "10"})
+    assert str(exc.value).startswith("KV_TTL_MIN=100 is above KV_TTL_MAX=10")
+
+
 @pytest.mark.parametrize(("name", "value"), BAD_VALUES)
 def test_bad_value_raises_one_line_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as exc:

@@ -28,8 +28,9 @@ class WriteBatchHandler:
     def _check_options(self, options: WriteOptions) -> None:
         limits = self._limits
         if options.ttl is not None:
-            limits.check_ttl("ttl", options.ttl)
+            limits.check_ttl(None, options.ttl)
         if options.ttls:
+            limits.check_batch_size(len(options.ttls), "ttls")
             limits.check_keys(options.ttls)
             for key, seconds in options.ttls.items():
                 limits.check_ttl(key, seconds)

@@ -107,7 +107,10 @@ def _from_domain(exc: DomainError) -> web.Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidField):
         extra["fields"] = exc.fields
-    if isinstance(exc, (InvalidKey, InvalidValue, InvalidTtl, InvalidVersion)):
+    if (
+        isinstance(exc, (InvalidKey, InvalidValue, InvalidTtl, InvalidVersion))
+        and exc.key is not None
+    ):
         extra["key"] = exc.key
     return error_response(400, exc.code, exc.message, **extra)
 

@@ -191,8 +191,9 @@ def if_version_field() -> IntegerMap:
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION},
             **_KEY_NAMES,
-            "description": "the version each key must have for the batch to apply; 0: the key "
-            "must not exist. Any mismatch: 409 and nothing is applied",
+            "description": "the version each key must have for the batch to apply (keys "
+            "absent from the batch are checked too); 0: the key must not exist. Any mismatch: "
+            "409 version_conflict and nothing is applied",
             "example": {"key1": 3, "key2": 0},
         }
     )
@@ -210,7 +211,8 @@ class WriteOptionsRequest(_Lenient):
     ttl = JsonInteger(
         metadata={
             "description": "seconds until every pair of the batch expires (unless in ttls); "
-            "without it the pairs never expire, and an earlier expiry is cleared",
+            "expires_at is now + ttl rounded up to a whole second. Without a ttl the pairs "
+            "never expire, and an existing key's earlier expiry is cleared",
             "example": 3600,
         }
     )
@@ -219,7 +221,8 @@ class WriteOptionsRequest(_Lenient):
             "type": "object",
             "additionalProperties": {"type": "integer"},
             **_KEY_NAMES,
-            "description": "seconds until expiry for single keys, overriding ttl",
+            "description": "seconds until expiry for single keys, overriding ttl; keys "
+            "absent from data are ignored (their seconds must still be within bounds)",
             "example": {"key1": 60},
         }
     )
@@ -288,6 +291,17 @@ class ListKeysQuery(_Lenient):
 # Response bodies: the routes build them as dicts; these schemas document them in OpenAPI.
 
 
+class VersionConflictDetail(Schema):
+    expected = fields.Integer(
+        required=True,
+        metadata={"minimum": 0, "description": "the version if_version asked for", "example": 2},
+    )
+    current = fields.Integer(
+        required=True,
+        metadata={"minimum": 0, "description": "the key's version now; 0: absent", "example": 3},
+    )
+
+
 class ErrorDetail(Schema):
     code = fields.String(required=True, metadata={"example": "validation_error"})
     message = fields.String(required=True, metadata={"example": "username: must be 2-64 ..."})
@@ -300,7 +314,20 @@ class ErrorDetail(Schema):
             "example": {"password": ["must be 8-128 characters"]},
         },
     )
-    key = fields.String(metadata={"description": "the offending key (invalid_key, invalid_value)"})
+    key = fields.String(
+        metadata={
+            "description": "the offending key (invalid_key, invalid_value, invalid_version), "
+            "or `ttl` for the batch's own ttl (invalid_ttl)"
+        }
+    )
+    conflicts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(VersionConflictDetail),
+        metadata={
+            "description": "version_conflict: every key whose if_version did not hold",
+            "example": {"key1": {"expected": 2, "current": 3}},
+        },
+    )
 
 
 class ErrorResponse(Schema):
