@@ -47,20 +47,36 @@ async def create_user(base_url: str) -> BenchUser:
     return BenchUser(username, password, body["token"])
 
 
+async def cas_versions(base_url: str, user: BenchUser, batch: Batch, owners: int) -> list[int]:
+    """The current version of each conditional writer's keys (all of a writer's keys are
+    written together, so its first key's version is theirs); 0 for keys not written yet."""
+    versions = []
+    async with aiohttp.ClientSession() as http:
+        for owner in range(owners):
+            key = batch.for_owner(owner).keys[0]
+            body = {"keys": [key], "include": ["version"]}
+            answer = await _post(http, base_url + "/api/read", body, user.headers())
+            versions.append(int(answer.get("meta", {}).get(key, {}).get("version", 0)))
+    return versions
+
+
 async def check_batch(base_url: str, user: BenchUser, batch: Batch) -> None:
     """Send the scenario's exact body once and insist on the full answer."""
+    version = 0
+    if batch.kind == "cas":
+        (version,) = await cas_versions(base_url, user, batch, 1)
     async with (
         aiohttp.ClientSession() as http,
         http.post(
             base_url + batch.path(),
-            data=batch.body_bytes(),
+            data=batch.body_bytes(version),
             headers={**user.headers(), "Content-Type": "application/json"},
         ) as response,
     ):
         body = await response.json()
         if response.status != 200:
             raise RuntimeError(f"{batch.name}: {response.status} {body}")
-    if batch.kind == "write" and body["written"] != batch.size:
+    if batch.kind != "read" and body["written"] != batch.size:
         raise RuntimeError(f"{batch.name}: wrote {body['written']} of {batch.size}")
     if batch.kind == "read" and body["data"] != batch.items:
         raise RuntimeError(f"{batch.name}: read back {len(body['data'])} of {batch.size} pairs")

@@ -23,6 +23,7 @@ from aiohttp import web
 from kv_api.presentation.gc_tuning import collect_periodically, tune_for_serving
 
 MAX_READ_BYTES = 16 * 1024 * 1024
+CHANGES_KEEP = 100_000  # the API's default KV_CHANGES_KEEP
 CONNECTION = web.AppKey("connection", asynctnt.Connection)
 SESSION = web.AppKey("session", tuple)
 _pack = msgspec.msgpack.Encoder().encode
@@ -44,14 +45,15 @@ async def read(request: web.Request) -> web.Response:
 
 async def write(request: web.Request) -> web.Response:
     data = orjson.loads(await request.read())["data"]
-    uid = request.app[SESSION][0]
-    tuples = [_pack((uid, key, value)) for key, value in data.items()]
-    response = await request.app[CONNECTION].call(
-        "kv_write", [*request.app[SESSION], False, tuples]
-    )
-    written, skipped = response.body[0]
+    head = b"\x95" + _pack(request.app[SESSION][0])  # the function appends version and expiry
+    keys = list(data)
+    tuples = [head + _pack(key) + _pack(value) for key, value in data.items()]
+    args = [*request.app[SESSION], False, keys, tuples, None, None, None, CHANGES_KEEP]
+    response = await request.app[CONNECTION].call("kv_write", args)
+    written, skipped, revision = response.body[0]
     response.body.clear()
-    return _json({"status": "success", "written": written, "skipped": skipped})
+    answer = {"status": "success", "written": written, "skipped": skipped, "revision": revision}
+    return _json(answer)
 
 
 def app(args: argparse.Namespace) -> web.Application:

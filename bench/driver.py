@@ -3,7 +3,9 @@
 The Lua call and its arguments are captured from the API's own handlers and repository,
 composed by the API's container around a recording client: the driver sends exactly what
 the API would send for the same body and session. The arguments are built once; each call
-still pays for asynctnt packing them and unpacking the reply, as the API does.
+still pays for asynctnt packing them and unpacking the reply, as the API does. For cas1000
+each client owns its keys (as each wrk thread does) and only the expected versions change
+from call to call: they start at the versions read before and go up by one per win.
 """
 
 import asyncio
@@ -19,8 +21,7 @@ from dependency_injector import providers
 from bench.payloads import Batch
 from bench.stats import Measurement, percentile
 from kv_api.application.kv.commands import ReadBatch, WriteBatch
-from kv_api.application.ports import Session
-from kv_api.domain.keys import WriteMode
+from kv_api.application.ports import Session, WriteOptions
 from kv_api.infrastructure.settings import Settings, TarantoolAddress
 from kv_api.presentation.container import Container
 from kv_api.presentation.gc_tuning import collect_periodically
@@ -39,7 +40,7 @@ class _RecordingClient:
     async def call(self, function: str, args: list[Any]) -> Any:
         self.calls.append((function, args))
         if function == "kv_write":
-            return [len(args[-1]), []]
+            return [len(args[5]), [], 1]  # tuples are the 6th argument
         return []
 
 
@@ -50,7 +51,10 @@ async def capture_call(batch: Batch, session: Session, settings: Settings) -> Ca
     if batch.kind == "read":
         await container.read_batch()(ReadBatch(session, batch.keys))
     else:
-        await container.write_batch()(WriteBatch(session, batch.items, WriteMode.UPSERT))
+        options = WriteOptions(ttl=batch.options.get("ttl"))
+        if batch.kind == "cas":
+            options = WriteOptions(if_version=dict.fromkeys(batch.items, 0))
+        await container.write_batch()(WriteBatch(session, batch.items, options))
     if len(recorder.calls) != 1:
         raise RuntimeError(f"{batch.name}: expected one storage call, saw {recorder.calls!r:.200}")
     return recorder.calls[0]
@@ -77,24 +81,54 @@ async def _connect(target: DriverTarget) -> asynctnt.Connection:
     return conn
 
 
+class Caller:
+    """One client's calls: the same arguments every time, or for a conditional writer the
+    same with its expected versions, which follow its wins."""
+
+    EXPECTED = 8  # kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep)
+
+    def __init__(self, function: str, args: list[Any], version: int | None = None) -> None:
+        self.function = function
+        self.args = args
+        self.version = version
+        self.conflicts = 0
+
+    def next_args(self) -> list[Any]:
+        if self.version is None:
+            return self.args
+        args = list(self.args)
+        args[self.EXPECTED] = dict.fromkeys(self.args[4], self.version)
+        return args
+
+    def answered(self, reply: Any) -> None:
+        if self.version is None:
+            return
+        if reply[0] == "conflict":
+            self.conflicts += 1
+            self.version = int(next(iter(reply[1].values()))[1])
+        else:
+            self.version += 1
+
+
 async def _load(
-    conn: asynctnt.Connection, function: str, args: list[Any], concurrency: int, seconds: float
+    conn: asynctnt.Connection, callers: list[Caller], seconds: float
 ) -> tuple[list[float], float]:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
-    async def client() -> None:
+    async def client(caller: Caller) -> None:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            response = await conn.call(function, args)
+            response = await conn.call(caller.function, caller.next_args())
             latencies.append(time.perf_counter() - started)
             if not len(response) or response[0] is None:
-                raise RuntimeError(f"{function} refused the session")
+                raise RuntimeError(f"{caller.function} refused the session")
+            caller.answered(response[0])
             # as the API's TarantoolClient does: the reply must not wait for the cycle collector
             response.body.clear()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    await asyncio.gather(*(client(caller) for caller in callers))
     return latencies, time.perf_counter() - started
 
 
@@ -120,18 +154,39 @@ class Load:
     warmup: float
 
 
+async def _callers(conn: asynctnt.Connection, load: Load) -> list[Caller]:
+    if load.batch.kind != "cas":
+        function, args = await capture_call(load.batch, load.session, load.settings)
+        _check_reply(load.batch, await conn.call(function, args))
+        return [Caller(function, args)] * load.concurrency
+    callers = []
+    for owner in range(load.concurrency):
+        batch = load.batch.for_owner(owner)
+        function, args = await capture_call(batch, load.session, load.settings)
+        read = [*args[:3], batch.keys[:1], 1 << 20]
+        rows = (await conn.call("kv_read", read))[0]
+        version = (rows[0][3] if len(rows[0]) > 3 else None) or 1 if rows else 0
+        caller = Caller(function, args, int(version))
+        reply = await conn.call(function, caller.next_args())
+        _check_reply(batch, reply)
+        caller.answered(reply[0])
+        callers.append(caller)
+    return callers
+
+
 async def measure(target: DriverTarget, load: Load, server_cpu: Callable[[], float]) -> Measurement:
     """`server_cpu` reads Tarantool's CPU seconds, to share out per request."""
-    function, args = await capture_call(load.batch, load.session, load.settings)
     conn = await _connect(target)
     collector = asyncio.create_task(collect_periodically())  # as the API's serve_app does
     try:
-        _check_reply(load.batch, await conn.call(function, args))
+        callers = await _callers(conn, load)
         if load.warmup > 0:
-            await _load(conn, function, args, load.concurrency, load.warmup)
+            await _load(conn, callers, load.warmup)
+        conflicts = sum(caller.conflicts for caller in set(callers))
         cpu, server = time.process_time(), server_cpu()
-        latencies, elapsed = await _load(conn, function, args, load.concurrency, load.seconds)
+        latencies, elapsed = await _load(conn, callers, load.seconds)
         cpu, server = time.process_time() - cpu, server_cpu() - server
+        conflicts = sum(caller.conflicts for caller in set(callers)) - conflicts
     finally:
         collector.cancel()
         await conn.disconnect()
@@ -143,6 +198,9 @@ async def measure(target: DriverTarget, load: Load, server_cpu: Callable[[], flo
         batch_size=load.batch.size,
         p50_ms=percentile(latencies, 0.50) * 1000,
         p99_ms=percentile(latencies, 0.99) * 1000,
+        errors=conflicts,
+        non_2xx=conflicts,
+        statuses={"409": conflicts} if load.batch.kind == "cas" else None,
         cpu_us=cpu / count * 1e6,
         tarantool_cpu_us=server / count * 1e6,
     )

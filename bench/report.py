@@ -100,7 +100,15 @@ HEADER = (
     "drv CPU us",
     "API/driver",
     "errors",
+    "409s api/drv",
 )
+
+
+def _conflicts(name: str, api: Measurement, driver: Measurement | None) -> str:
+    """Conditional writes that lost: cas1000's writers track their versions, so 0/0."""
+    if name != "cas1000":
+        return "-"
+    return "/".join(str((m.statuses or {}).get("409", 0)) for m in (api, driver) if m)
 
 
 def _ratio_text(ratio: float | None) -> str:
@@ -128,6 +136,7 @@ def rows(results: Results) -> list[tuple[str, ...]]:
                 _fmt(driver.cpu_us if driver else None),
                 _ratio_text(results.ratio(name)),
                 str(api.errors),
+                _conflicts(name, api, driver),
             )
         )
     if results.mixed_logins is not None:
@@ -141,6 +150,7 @@ def rows(results: Results) -> list[tuple[str, ...]]:
                 _fmt(logins.p99_ms, 2),
                 *["-"] * 9,
                 str(logins.errors),
+                "-",
             )
         )
     return table

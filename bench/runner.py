@@ -19,7 +19,7 @@ from kv_api.infrastructure.settings_loader import load_settings
 from kv_api.presentation.gc_tuning import tune_for_serving
 
 T = TypeVar("T")
-KV_SCENARIOS = ("read10", "write10", "write1000", "read1000")
+KV_SCENARIOS = ("read10", "write10", "write1000", "read1000", "write1000_ttl", "cas1000")
 ALL_SCENARIOS = (*KV_SCENARIOS, "login", "mixed", "watch")
 SCALING_SCENARIOS = ("read10", "write1000")  # measured again with two API workers
 # Per-request framework cost dominates these; for write1000 the API's C write path outruns a
@@ -77,6 +77,25 @@ class Bench:
             self.args.threads,
         )
 
+    def cas_job(self, batch: Batch, connections: int) -> wrk.WrkJob:
+        """One wrk thread per connection, each the only writer of its keys, starting from
+        their versions read just now: every conditional write can win."""
+        assert self.user is not None
+        prefix = self.work_dir / f"{batch.name}-"
+        for owner in range(connections):
+            Path(f"{prefix}{owner}.json").write_bytes(batch.for_owner(owner).body_bytes())
+        versions = run_async(
+            api_client.cas_versions(self.api.base_url, self.user, batch, connections)
+        )
+        env = {
+            "BENCH_TOKEN": self.user.token,
+            "BENCH_BODY_PREFIX": str(prefix),
+            "BENCH_VERSIONS": ",".join(map(str, versions)),
+        }
+        return wrk.WrkJob(
+            self.api.base_url + batch.path(), "cas.lua", env, connections, connections
+        )
+
     def login_job(self) -> wrk.WrkJob:
         assert self.user is not None
         env = {"BENCH_USERNAME": self.user.username, "BENCH_PASSWORD": self.user.password}
@@ -99,6 +118,12 @@ class Bench:
                 # no warm-up run: its last logins would still be hashing when the next run
                 # starts, and the API counts logins in progress against the caller's address
                 self.results.api[name] = self.run_measured(name, self.login_job(), 1)
+            elif name == "cas1000":
+                batch = self.batches[name]
+                if self.args.warmup > 0:
+                    wrk.run(self.cas_job(batch, self.args.connections), self.args.warmup, 1)
+                job = self.cas_job(batch, self.args.connections)
+                self.results.api[name] = self.run_measured(name, job, batch.size)
             else:
                 batch = self.batches[name]
                 job = self.kv_job(batch, self.args.connections)
@@ -130,7 +155,7 @@ class Bench:
             body = login_body(self.user.username, self.user.password)
             headers: dict[str, str] = {}
         else:
-            body, headers = self.batches[name].body_bytes(), self.user.headers()
+            body, headers = self.batches[name].body_bytes(0), self.user.headers()
         sample = run_async(api_client.sample_answer(job.url, body, headers))
         log(
             f"api {name}: {measured.errors} errors ({measured.non_2xx} non-2xx, "

@@ -109,14 +109,50 @@ local prelude = [=[
             return rev
         end
         -- A change that frees memory (a delete) is logged inside its transaction when there is
-        -- room, else right after its commit, once the deleted tuples' memory is back.
+        -- room, else right after its commit, once the deleted tuples' memory is back. A failed
+        -- attempt is rolled back to its savepoint, so no part of it is committed with the delete.
         H.try_record = function(uid, entries, now, keep)
+            local point = box.savepoint()
             local ok, rev = pcall(H.record, uid, entries, now, keep)
             if ok then return rev end
+            box.rollback_to_savepoint(point)
             return nil
         end
+        -- Deleted tuples are freed only when Lua drops its references to them (the `old` locals
+        -- of the caller): on a full store that needs a collection before the entry fits.
         H.record_now = function(uid, entries, now, keep)
+            local ok, rev = pcall(box.atomic, H.record, uid, entries, now, keep)
+            if ok then return rev end
+            collectgarbage('collect')
             return box.atomic(H.record, uid, entries, now, keep)
+        end
+        -- Writes may not take the last free memory: on a full store logins, logouts and the
+        -- change-log entries of deletes still need new tuples of their own sizes. The memory any
+        -- tuple size can still use is the quota minus the slabs held by tuple sizes and by index
+        -- extents (whole 16 MiB arena slabs). Below the reserve a write may only reuse room its
+        -- size already holds (as after a delete). box.slab.info() costs about 10 us: a store far
+        -- from full is checked at most every 10 ms (see docs/decisions/015).
+        H.ARENA_SLAB, H.RESERVE_MIN, H.FAR = 16 * 1024 * 1024, 4 * 1024 * 1024, 64 * 1024 * 1024
+        H.checked, H.far = 0, false
+        H.room = function()
+            local s = box.slab.info()
+            local index = math.ceil((s.arena_used - s.items_used) / H.ARENA_SLAB) * H.ARENA_SLAB
+            return s.quota_size - s.items_size - index, math.max(H.RESERVE_MIN, s.quota_size / 100)
+        end
+        -- Before a write: nil when far from full, else the room left.
+        H.room_before = function()
+            local clock = fiber.clock()
+            if H.far and clock - H.checked < 0.01 then return nil end
+            local room, reserve = H.room()
+            H.checked, H.far = clock, room > reserve + H.FAR
+            if H.far then return nil end
+            return room
+        end
+        H.check_reserve = function(before)
+            local room, reserve = H.room()
+            if room < reserve and room < before then
+                box.error(box.error.MEMORY_ISSUE, before - room, 'the reserve', 'a write')
+            end
         end
         H.waiters = {}
         H.wake = function(uid)
@@ -156,7 +192,7 @@ define('kv_write', 'uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
         if conflicts ~= nil then return {'conflict', conflicts} end
     end
     local sid, index, encode = box.space.kv_data.id, box.space.kv_data.index.primary, H.encode
-    local skipped, entries, rev = {}, {}, nil
+    local skipped, entries, rev, room = {}, {}, nil, H.room_before()
     box.atomic(function()
         for i, raw in ipairs(tuples) do
             local key = keys[i]
@@ -175,6 +211,7 @@ define('kv_write', 'uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
             end
         end
         rev = H.record(uid, entries, now, keep)
+        if room ~= nil then H.check_reserve(room) end
     end)
     H.wake(uid)
     return {#tuples - #skipped, skipped, rev}

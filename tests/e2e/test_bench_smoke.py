@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bench import driver, wrk
-from bench.api_client import BenchUser
+from bench.api_client import BenchUser, cas_versions
 from bench.chart import draw
 from bench.payloads import batches, dataset
 from bench.report import Results
@@ -36,15 +36,23 @@ async def bench_user(api: Client) -> BenchUser:
 
 async def test_bench_bodies_are_answered_in_full(api: Client, bench_user: BenchUser) -> None:
     auth = {**bearer(bench_user.token), "Content-Type": "application/json"}
-    for name in ("write1000", "write10", "read10", "read1000"):
+    revision = 0
+    for name in ("write1000", "write10", "read10", "read1000", "write1000_ttl", "cas1000"):
         batch = BATCHES[name]
-        resp = await api.post(batch.path(), data=batch.body_bytes(), headers=auth)
-        assert resp.status == 200, await resp.text()
-        body = await resp.json()
-        if batch.kind == "write":
-            assert body == {"status": "success", "written": batch.size, "skipped": []}
-        else:
-            assert body == {"data": batch.items, "not_found": []}
+        for version in (0, 1):  # a cas body at the versions read: create-only, then version 1
+            resp = await api.post(batch.path(), data=batch.body_bytes(version), headers=auth)
+            assert resp.status == 200, await resp.text()
+            body = await resp.json()
+            if batch.kind == "read":
+                assert body == {"data": batch.items, "not_found": []}
+            else:
+                revision += 1
+                written = {"status": "success", "written": batch.size, "skipped": []}
+                assert body == {**written, "revision": revision}
+    ttl = BATCHES["write1000_ttl"]
+    read = {"keys": ttl.keys, "include": ["version", "expires_at"]}
+    meta = (await (await api.post("/api/read", json=read, headers=auth)).json())["meta"]
+    assert all(m["expires_at"] is not None for m in meta.values())
 
 
 async def _run_wrk(job: wrk.WrkJob) -> Any:
@@ -85,6 +93,31 @@ async def test_wrk_scripts_send_requests_the_api_accepts(
     assert set(measured.statuses or {}) == {"200"}
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is installed by `make deps`")
+async def test_wrk_conditional_writers_win_every_time(
+    api: Client, bench_user: BenchUser, tmp_path: Any
+) -> None:
+    batch, writers = BATCHES["cas1000"], 2
+    prefix = tmp_path / "cas1000-"
+    for owner in range(writers):
+        (tmp_path / f"cas1000-{owner}.json").write_bytes(batch.for_owner(owner).body_bytes())
+    base = str(api.make_url(""))
+    for _ in range(2):  # the second run starts from the versions the first one left
+        versions = await cas_versions(base, bench_user, batch, writers)
+        env = {
+            "BENCH_TOKEN": bench_user.token,
+            "BENCH_BODY_PREFIX": str(prefix),
+            "BENCH_VERSIONS": ",".join(map(str, versions)),
+        }
+        job = wrk.WrkJob(base + batch.path(), "cas.lua", env, writers, writers)
+        measured = await _run_wrk(job)
+        assert measured.requests > 0
+        assert measured.errors == 0 and measured.statuses == {"200": measured.requests}, measured
+    after = await cas_versions(base, bench_user, batch, writers)
+    # each win is one version more; a request in flight when wrk stops is won but not counted
+    assert measured.requests <= sum(after) - sum(versions) <= measured.requests + writers
+
+
 async def test_driver_sends_what_the_api_sends(
     api: Client,
     bench_user: BenchUser,
@@ -93,13 +126,16 @@ async def test_driver_sends_what_the_api_sends(
 ) -> None:
     target = driver.DriverTarget(tarantool.address, tarantool.user, tarantool.password)
     settings = make_settings()
-    for name in ("write10", "read10"):
+    for name in ("write10", "read10", "write1000_ttl", "cas1000"):
         batch = BATCHES[name]
-        function, _ = await driver.capture_call(batch, bench_user.session(), settings)
-        assert function == f"kv_{batch.kind}"
-        load = driver.Load(batch, bench_user.session(), settings, 2, seconds=0.2, warmup=0)
+        function, args = await driver.capture_call(batch, bench_user.session(), settings)
+        assert function == ("kv_read" if batch.kind == "read" else "kv_write")
+        if name == "write1000_ttl":
+            assert args[6] == 3600
+        load = driver.Load(batch, bench_user.session(), settings, 2, seconds=0.2, warmup=0.1)
         measured = await driver.measure(target, load, server_cpu=lambda: 0.0)
         assert measured.requests > 0
+        assert measured.errors == 0, measured  # for cas1000: no 409, every call wins
 
 
 async def test_ceiling_answers_the_bench_bodies_as_the_api_does(
@@ -117,10 +153,13 @@ async def test_ceiling_answers_the_bench_bodies_as_the_api_does(
             for name in ("write10", "read10", "write1000", "read1000"):
                 batch = BATCHES[name]
                 body = batch.body_bytes()
-                from_api = await api.post(batch.path(), data=body, headers=auth)
+                expected = await (await api.post(batch.path(), data=body, headers=auth)).json()
                 async with http.post(ceiling.base_url + batch.path(), data=body) as from_ceiling:
                     assert from_ceiling.status == 200, await from_ceiling.text()
-                    assert await from_ceiling.json() == await from_api.json()
+                    answer = await from_ceiling.json()
+                if "revision" in expected:  # the same user's next write: the next revision
+                    expected["revision"] += 1
+                assert answer == expected
     finally:
         ceiling.stop()
 

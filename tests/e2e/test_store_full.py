@@ -1,5 +1,6 @@
-"""A full memtx arena: writes get 507 with the JSON error body, reads and deletes go on, nothing
-stored is lost, and /metrics shows how full the store is."""
+"""A full memtx arena: writes get 507 with the JSON error body, reads, deletes and logins go on
+(writes leave a reserve for them, docs/decisions/015), nothing stored is lost, every delete is in
+the change log, and /metrics shows how full the store is."""
 
 import io
 import json
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.presentation.app import create_app
 from tests.conftest import settings_for
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
@@ -19,6 +21,7 @@ from tests.support.tarantool import TarantoolProcess
 
 VALUE = "x" * (512 * 1024)
 BATCH = 16
+MAX_FAILURES = 5
 
 
 @pytest.fixture
@@ -32,7 +35,8 @@ def small_tarantool(tmp_path: Path) -> Iterator[TarantoolProcess]:
 async def small_api(
     aiohttp_client: Any, small_tarantool: TarantoolProcess, tmp_path: Path
 ) -> AsyncIterator[Client]:
-    yield await aiohttp_client(create_app(settings_for(small_tarantool, tmp_path / "data")))
+    settings = settings_for(small_tarantool, tmp_path / "data", login_max_failures=MAX_FAILURES)
+    yield await aiohttp_client(create_app(settings))
 
 
 async def _fill(api: Client, auth: dict[str, str]) -> tuple[list[str], Any]:
@@ -63,8 +67,26 @@ async def _fill_small_slabs(api: Client, auth: dict[str, str]) -> None:
     raise AssertionError("small values never filled the arena")
 
 
+async def _logged_changes(server: TarantoolProcess, username: str, revision: int) -> Any:
+    """The change-log entries of one of the user's revisions, as {key: [op, version]}."""
+    client = TarantoolClient(server.address, server.user, server.password, 5.0, 30.0)
+    try:
+        assert await client.wait_connected(10.0)
+        return await client.eval(
+            "local name, rev = ... "
+            "local uid = box.space.kv_users.index.username:get(name)[1] "
+            "local found = {} "
+            "for _, t in box.space.kv_changes:pairs({uid, rev}) do "
+            "  for _, e in ipairs(t[5]) do found[e[1]] = {e[2], e[3]} end end "
+            "return found",
+            [username.casefold(), revision],
+        )
+    finally:
+        await client.close()
+
+
 async def test_a_full_store_refuses_writes_with_507_and_keeps_everything(
-    small_api: Client, caplog: pytest.LogCaptureFixture
+    small_api: Client, small_tarantool: TarantoolProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     user = await register(small_api)
     auth = bearer(user["token"])
@@ -98,7 +120,10 @@ async def test_a_full_store_refuses_writes_with_507_and_keeps_everything(
 
     deleted = await small_api.post("/api/delete", json={"keys": stored[:BATCH]}, headers=auth)
     assert deleted.status == 200
-    assert (await deleted.json())["deleted"] == BATCH
+    answer = await deleted.json()
+    assert answer["deleted"] == BATCH
+    logged = await _logged_changes(small_tarantool, user["username"], answer["revision"])
+    assert logged == {key: ["delete", 1] for key in stored[:BATCH]}
     for start in range(BATCH, len(stored), BATCH):  # every pair stored before is still there
         keys = stored[start : start + BATCH]
         read = await small_api.post("/api/read", json={"keys": keys}, headers=auth)
@@ -107,3 +132,9 @@ async def test_a_full_store_refuses_writes_with_507_and_keeps_everything(
     # memtx reuses the freed room for tuples of the same size class
     again = await small_api.post("/api/write", json={"data": {"after": VALUE}}, headers=auth)
     assert again.status == 200
+
+    await _fill_small_slabs(small_api, auth)
+    statuses = [
+        (await small_api.post("/api/login", json=wrong)).status for _ in range(MAX_FAILURES)
+    ]
+    assert statuses[-1] == 429 and set(statuses) == {401, 429}, statuses  # still throttled
