@@ -97,7 +97,8 @@ class Caller:
         if self.version is None:
             return self.args
         args = list(self.args)
-        args[self.EXPECTED] = dict.fromkeys(self.args[4], self.version)
+        keys = self.args[4]
+        args[self.EXPECTED] = [keys, [self.version] * len(keys)]  # [keys, versions]
         return args
 
     def answered(self, reply: Any) -> None:

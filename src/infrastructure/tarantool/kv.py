@@ -41,6 +41,11 @@ def _applied(result: Any) -> Any:
     return result
 
 
+def _expected(if_version: Mapping[str, int]) -> list[list[Any]] | None:
+    """Expected versions as the Lua functions take them: [keys, versions]."""
+    return [list(if_version), list(if_version.values())] if if_version else None
+
+
 def _meta(row: Any) -> PairMeta:
     """Pairs stored before versions existed have three fields: version 1, no expiry."""
     version = row[3] if len(row) > 3 and row[3] is not None else 1
@@ -83,7 +88,7 @@ class TarantoolKeyValueRepository:
             tuples,
             options.ttl,
             dict(options.ttls) or None,
-            dict(options.if_version) or None,
+            _expected(options.if_version),
             self._keep,
         ]
         written, skipped, revision = _applied(await self._primary.call("kv_write", args))
@@ -111,7 +116,7 @@ class TarantoolKeyValueRepository:
     async def delete(
         self, session: Session, keys: Sequence[str], if_version: Mapping[str, int]
     ) -> DeleteOutcome:
-        args = [*_session_args(session), list(keys), dict(if_version) or None, self._keep]
+        args = [*_session_args(session), list(keys), _expected(if_version), self._keep]
         deleted, revision = _applied(await self._primary.call("kv_delete", args))
         return DeleteOutcome(int(deleted), int(revision))
 

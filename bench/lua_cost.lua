@@ -1,0 +1,44 @@
+-- Tarantool CPU of the batch functions in-process, without the network or the API:
+--   cd <checkout> && tarantool bench/lua_cost.lua
+-- A throwaway instance (no WAL, files in a temp folder) gets every migration, then each
+-- function is called as the API calls it, 200 times, and its thread CPU per call printed.
+local fio = require('fio')
+local here = fio.dirname(fio.abspath(debug.getinfo(1, 'S').source:sub(2)))
+local migrations = fio.pathjoin(here, '..', 'migrations')
+local work = fio.tempdir()
+box.cfg{log_level = 1, wal_mode = 'none', memtx_memory = 512 * 1024 * 1024, work_dir = work}
+local names = fio.glob(fio.pathjoin(migrations, '[0-9]*.lua'))
+table.sort(names)
+for _, name in ipairs(names) do dofile(name) end
+
+local msgpack, clock, NULL = require('msgpack'), require('clock'), box.NULL
+local uid = box.func.kv_user_create:call({'bench', 'bench', 'h', NULL, NULL, NULL, 0, 0})[1]
+local keys, tuples, expected = {}, {}, {{}, {}}
+for i = 1, 1000 do
+    keys[i] = 'key' .. i
+    -- as the API sends them: [owner, key, value] under a 5-field header
+    tuples[i] = '\149' .. msgpack.encode(uid) .. msgpack.encode(keys[i]) .. msgpack.encode('value-' .. i)
+    expected[1][i], expected[2][i] = keys[i], 0
+end
+
+local function cost(name, call)
+    call()
+    collectgarbage('collect')
+    local started = clock.thread()
+    for _ = 1, 200 do call() end
+    print(string.format('%-44s %7.0f us per call', name, (clock.thread() - started) / 200 * 1e6))
+end
+local write, read = box.func.kv_write, box.func.kv_read
+cost('kv_write, 1,000 pairs', function()
+    write:call({uid, 0, 'jti', false, keys, tuples, NULL, NULL, NULL, 100000})
+end)
+cost('kv_write, 1,000 pairs with a ttl', function()
+    write:call({uid, 0, 'jti', false, keys, tuples, 3600, NULL, NULL, 100000})
+end)
+cost('kv_write, 1,000 failing conditions', function()
+    write:call({uid, 0, 'jti', false, keys, tuples, NULL, NULL, expected, 100000})
+end)
+cost('kv_read, 10 keys', function() read:call({uid, 0, 'jti', {unpack(keys, 1, 10)}, 1e9}) end)
+cost('kv_read, 1,000 keys', function() read:call({uid, 0, 'jti', keys, 1e9}) end)
+fio.rmtree(work)
+os.exit(0)
