@@ -1,17 +1,24 @@
 """The Tarantool change feed: kv_watch through the adapter, and the watch slots' accounting."""
 
 import asyncio
+import time
+from datetime import UTC, datetime
 
 import pytest
 
 from kv_api.application.errors import HistoryCompacted, SessionExpired
-from kv_api.application.ports import Session, WatchSpec, WriteOptions
+from kv_api.application.ports import NewUser, Session, WatchSpec, WriteOptions
 from kv_api.domain.changes import ChangeOp
+from kv_api.domain.users import Profile
 from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from kv_api.infrastructure.tarantool.migrations import MigrationRunner
 from kv_api.infrastructure.tarantool.sessions import TarantoolTokenRevocations
-from tests.integration.conftest import MakeSession
+from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
+from tests.conftest import unique_name
+from tests.integration.conftest import MIGRATIONS, MakeClient, MakeSession
+from tests.support.tarantool import TarantoolProcess
 
 
 def spec(since: int | None, timeout: float = 0.0, prefix: str = "") -> WatchSpec:
@@ -63,15 +70,21 @@ async def test_values_whole_revisions_and_a_logout_while_waiting(
 
 
 async def test_purged_history_is_compacted(
-    client: TarantoolClient, make_session: MakeSession
+    fresh_tarantool: TarantoolProcess, connect: MakeClient
 ) -> None:
-    session = await make_session()
+    """On a Tarantool of its own: the purge is by time across every user's log."""
+    client = await connect(fresh_tarantool)
+    await MigrationRunner(client, MIGRATIONS).apply()
+    name = unique_name()
+    new = NewUser(name, name, "not-a-real-hash", Profile(), datetime.now(UTC))
+    user = await TarantoolUserRepository(client).add(new)
+    assert user is not None
+    session = Session(user.id, user.token_version, "jti-purge", int(time.time()) + 600)
     kv = TarantoolKeyValueRepository(client)
     feed = TarantoolChangeFeed(client, client, max_watches=5)
     await kv.write(session, {"a": 1}, WriteOptions())
     last = await kv.write(session, {"a": 2}, WriteOptions())
-    await asyncio.sleep(0.05)
-    while await feed.purge(before=2**40, batch=500):  # everything logged so far
+    while await feed.purge(before=time.time() + 3600, batch=500):  # everything logged so far
         pass
     watcher = feed.open()
     with pytest.raises(HistoryCompacted) as caught:
