@@ -212,6 +212,7 @@ local prelude = [=[
         H.put = function(q, n, v)
             if v == nil then q[n] = 0xc0 return n + 1 end
             if v < 0x80 then q[n] = v return n + 1 end
+            if v < 0x100 then q[n], q[n + 1] = 0xcc, v return n + 2 end
             if v < 0x10000 then
                 q[n], q[n + 1], q[n + 2] = 0xcd, bit.rshift(v, 8), bit.band(v, 255)
                 return n + 3
