@@ -26,6 +26,7 @@ class Results:
     ceiling: dict[str, Measurement] = field(default_factory=dict)
     two_workers: dict[str, Measurement] = field(default_factory=dict)
     mixed_logins: Measurement | None = None
+    watch: dict[str, Any] | None = None  # bench/watch.py
 
     def ratio(self, name: str) -> float | None:
         """API / raw driver for the same batch."""
@@ -175,6 +176,8 @@ def render(results: Results) -> str:
             f"{two.requests_per_s:,.0f} req/s ({_ratio_text(results.scaling(name))}), "
             f"p99 {one.p99_ms:.2f} -> {two.p99_ms:.2f} ms"
         )
+    if results.watch is not None:
+        out.append(results.watch["summary"])
     for target in targets(results):
         verdict = {True: "met", False: "NOT met", None: "-"}[target.met]
         out.append(f"target {target.name}: {target.wanted}, got {target.actual}: {verdict}")
@@ -204,6 +207,7 @@ def document(results: Results, config: dict[str, Any], load: dict[str, Any]) -> 
         "ceiling": {name: m.as_dict() for name, m in results.ceiling.items()},
         "two_workers": {name: m.as_dict() for name, m in results.two_workers.items()},
         "mixed_logins": results.mixed_logins.as_dict() if results.mixed_logins else None,
+        "watch": results.watch,
         "ratios": {
             name: round(r, 3) for name in results.api if (r := results.ratio(name)) is not None
         },

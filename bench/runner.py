@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import api_client, driver, profile, wrk
+from bench import api_client, driver, profile, watch, wrk
 from bench.cpu import tree_seconds
 from bench.payloads import Batch, batches, dataset, login_body
 from bench.report import Results
@@ -20,7 +20,7 @@ from kv_api.presentation.gc_tuning import tune_for_serving
 
 T = TypeVar("T")
 KV_SCENARIOS = ("read10", "write10", "write1000", "read1000", "write1000_ttl", "cas1000")
-ALL_SCENARIOS = (*KV_SCENARIOS, "login", "mixed")
+ALL_SCENARIOS = (*KV_SCENARIOS, "login", "mixed", "watch")
 SCALING_SCENARIOS = ("read10", "write1000")  # measured again with two API workers
 # Per-request framework cost dominates these; for write1000 the API's C write path outruns a
 # minimal Python handler, so a "ceiling" there would be a floor.
@@ -112,6 +112,8 @@ class Bench:
         with profile.recording(self.args.profile, name, self.api.pid, self.args.duration):
             if name == "mixed":
                 self.measure_mixed()
+            elif name == "watch":
+                self.measure_watch()
             elif name == "login":
                 # no warm-up run: its last logins would still be hashing when the next run
                 # starts, and the API counts logins in progress against the caller's address
@@ -168,6 +170,19 @@ class Bench:
         logins = self.login_job().start(self.args.duration)
         self.results.api["mixed"] = wrk.run(reads, self.args.duration, 10)
         self.results.mixed_logins = wrk.finish(logins, 1)
+
+    def measure_watch(self) -> None:
+        """read10 alone, then with the watchers idle, then their write burst (bench/watch.py)."""
+        job = self.kv_job(self.batches["read10"], self.args.connections)
+        if self.args.warmup > 0:
+            wrk.run(job, self.args.warmup, 10)
+        figures = run_async(
+            watch.measure(
+                self.api.base_url, self.api.pid, self.tarantool.pid, job, self.args.duration
+            )
+        )
+        self.results.watch = figures.as_dict()
+        log(figures.summary())
 
     def measure_ceiling(self, names: list[str]) -> None:
         assert self.user is not None

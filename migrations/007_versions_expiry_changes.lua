@@ -212,6 +212,7 @@ local prelude = [=[
         H.put = function(q, n, v)
             if v == nil then q[n] = 0xc0 return n + 1 end
             if v < 0x80 then q[n] = v return n + 1 end
+            if v < 0x100 then q[n], q[n + 1] = 0xcc, v return n + 2 end
             if v < 0x10000 then
                 q[n], q[n + 1], q[n + 2] = 0xcd, bit.rshift(v, 8), bit.band(v, 255)
                 return n + 3
@@ -523,11 +524,15 @@ define('kv_purge_changes', 'cutoff, batch', [=[
 
 -- The changes after `since` matching `prefix`, oldest first, whole revisions only: at most
 -- `limit` unless one revision holds more. Waits up to `timeout` seconds for one if none yet.
+-- One pass examines about SCAN logged changes (whole revisions): a prefix matching nothing
+-- must not hold the transaction thread for the whole log; having passed over that many
+-- without a match it answers at once, empty, with the revision reached.
 -- Answers {'changes', {{key, op, version, revision, value?}...}, revision, ended} (ended: the
 -- session stopped being valid while waiting, after the changes listed),
 -- {'compacted', oldest since still answerable, revision} or nil for an invalid session.
 define('kv_watch', 'uid, ver, jti, prefix, since, limit, timeout, with_values', [=[
     if session(uid, ver, jti) == nil then return nil end
+    local SCAN = 2000
     local deadline = fiber.clock() + timeout
     local changes, data = box.space.kv_changes, box.space.kv_data.index.primary
     local found, scanned, waited = {}, since, false
@@ -535,14 +540,15 @@ define('kv_watch', 'uid, ver, jti, prefix, since, limit, timeout, with_values', 
         local rev, compacted = H.revision(uid)
         if since < compacted then return {'compacted', compacted, rev} end
         if scanned > rev then scanned = rev end
-        local now, current = fiber.time(), nil
+        local now, current, budget = fiber.time(), nil, SCAN
         for _, t in changes.index.primary:pairs({uid, scanned}, {iterator = 'GT'}) do
             if t[1] ~= uid then break end
             if t[2] ~= current then
-                if #found >= limit then break end
+                if #found >= limit or budget <= 0 then break end
                 if current ~= nil then scanned = current end
                 current = t[2]
             end
+            budget = budget - #t[5]
             for _, e in ipairs(t[5]) do
                 local key = e[1]
                 if key:sub(1, #prefix) == prefix then
@@ -559,7 +565,9 @@ define('kv_watch', 'uid, ver, jti, prefix, since, limit, timeout, with_values', 
         -- Changes made before the session ended (an account's deletion) are still answered.
         local ended = waited and session(uid, ver, jti) == nil
         local left = deadline - fiber.clock()
-        if #found > 0 or left <= 0 or ended then return {'changes', found, scanned, ended} end
+        if #found > 0 or left <= 0 or ended or (budget <= 0 and scanned < rev) then
+            return {'changes', found, scanned, ended}
+        end
         H.wait(uid, left)
         waited = true
     end

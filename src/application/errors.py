@@ -105,3 +105,28 @@ class VersionConflict(ApplicationError):
             f"{len(conflicts)} key(s) are not at the expected version; nothing was applied"
         )
         self.conflicts = conflicts
+
+
+class HistoryCompacted(ApplicationError):
+    """The changes after `since` are partly gone from the change log (retention): re-read the
+    keys, then watch from `revision`. `oldest` is the oldest since still answerable."""
+
+    code = "history_compacted"
+
+    def __init__(self, oldest: int, revision: int) -> None:
+        super().__init__(
+            f"the changes after this revision are no longer kept (the oldest since still "
+            f"answered is {oldest}); re-read your keys, then watch from revision {revision}"
+        )
+        self.oldest = oldest
+        self.revision = revision
+
+
+class TooManyWatches(ApplicationError):
+    """This process already holds its limit of waiting watches (KV_MAX_WATCHES)."""
+
+    code = "too_many_watches"
+
+    def __init__(self) -> None:
+        super().__init__("the server holds its limit of open watches; try again shortly")
+        self.retry_after = 1

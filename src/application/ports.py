@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from kv_api.domain.changes import Change
 from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
 from kv_api.domain.users import Profile, User, UserId
 
@@ -152,6 +153,48 @@ class KeyValueRepository(Protocol):
 
     async def purge_expired(self, batch: int) -> int:
         """Removes up to `batch` expired pairs in one short step; answers how many."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSpec:
+    """since None: from the current revision (only changes made from now on)."""
+
+    prefix: str
+    since: int | None
+    limit: int
+    timeout: float
+    with_values: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBatch:
+    """Whole revisions after `since`, oldest first; `revision` is the next `since`. `ended`:
+    the session stopped being valid (logout, new password, account deleted) after these."""
+
+    changes: list[Change]
+    revision: int
+    ended: bool = False
+
+
+class Watcher(Protocol):
+    """One open watch (a long poll or a stream): it holds one of the process's watch slots
+    from `ChangeFeed.open` until closed and its last storage call has returned."""
+
+    async def next(self, session: Session, spec: WatchSpec) -> ChangeBatch:
+        """Raises SessionExpired, HistoryCompacted (since is older than the kept history)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ChangeFeed(Protocol):
+    def open(self) -> Watcher:
+        """Raises TooManyWatches when every slot is taken."""
+        ...
+
+    async def purge(self, before: float, batch: int) -> int:
+        """Removes up to `batch` logged changes older than `before` (Unix seconds)."""
         ...
 
 

@@ -73,6 +73,12 @@ class Settings:
     max_ttl: int = 366 * 24 * 3600
     changes_keep: int = 100_000
     changes_retention: int = 3600
+    # the change feed: the longest wait of one watch call, the process's limit of waiting
+    # watches (well below Tarantool's net_msg_max, 768, across all workers) and the
+    # heartbeat interval of a stream
+    watch_max_timeout: float = 60.0
+    max_watches: int = 200
+    watch_heartbeat: float = 15.0
     connect_timeout: float = 3.0
     request_timeout: float = 5.0
     shutdown_timeout: float = 15.0

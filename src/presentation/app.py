@@ -10,6 +10,7 @@ from aiohttp import web
 from kv_api.application.users.ensure_user import EnsureUser
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.stats import read_store_stats
+from kv_api.presentation.change_feed import OPEN_WATCHES, OpenWatches, retention_context
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.edge import edge_middleware
@@ -17,6 +18,7 @@ from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.injection import bind_routes
 from kv_api.presentation.instrumentation import track_storage
 from kv_api.presentation.routes import docs, kv, metrics, ops, users, users_face
+from kv_api.presentation.routes import watch as watch_routes
 from kv_api.presentation.store_watch import STORE_WATCH, StoreWatch
 
 log = logging.getLogger("kv_api.app")
@@ -112,6 +114,22 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     container.unwire()
 
 
+def _setup_change_feed(
+    app: web.Application, container: Container, settings: Settings, in_flight: InFlightRequests
+) -> None:
+    """Open watches end when the drain starts (serve) or the app shuts down (tests, embedding);
+    the retention purge runs after the storage starts and stops before it."""
+    watches = app[OPEN_WATCHES] = OpenWatches()
+    in_flight.on_drain(watches.close)
+
+    async def end_watches(app: web.Application) -> None:
+        watches.close()
+
+    app.on_shutdown.append(end_watches)
+    feed, metrics = container.change_feed(), container.metrics()
+    app.cleanup_ctx.append(retention_context(feed, settings.changes_retention, metrics))
+
+
 def create_app(settings: Settings, container: Container | None = None) -> web.Application:
     container = container or build_container(settings)
     authenticate = Authenticator(container.verified_tokens(), PUBLIC_PATHS)
@@ -128,11 +146,13 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     app.add_routes(bind_routes(users.routes, container))
     app.add_routes(bind_routes(users_face.routes, container))
     app.add_routes(bind_routes(kv.routes, container))
+    app.add_routes(bind_routes(watch_routes.routes, container))
     app.add_routes(bind_routes(ops.routes, container))
     app.add_routes(bind_routes(metrics.routes, container))
     docs.setup_docs(app, settings)
     app.cleanup_ctx.append(track_storage(container.storage, container.metrics()))
     app.cleanup_ctx.append(_lifecycle)
+    _setup_change_feed(app, container, settings, in_flight)
     watch = StoreWatch(
         lambda: container.storage().primary.connected,
         lambda: read_store_stats(container.storage().primary),

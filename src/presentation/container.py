@@ -10,6 +10,7 @@ from kv_api.application.kv.handlers import (
     ReadBatchHandler,
     WriteBatchHandler,
 )
+from kv_api.application.kv.watch import WatchChangesHandler
 from kv_api.application.users.delete_account import DeleteAccountHandler
 from kv_api.application.users.ensure_user import EnsureUserHandler
 from kv_api.application.users.login import LoginHandler
@@ -18,6 +19,7 @@ from kv_api.application.users.manage import ListUsersHandler, RemoveUserHandler
 from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
 from kv_api.application.users.register import RegisterUserHandler
 from kv_api.application.users.reset_password import ResetPasswordHandler
+from kv_api.domain.changes import WatchLimits
 from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import PasswordPolicy
 from kv_api.infrastructure.clock import SystemClock
@@ -26,6 +28,7 @@ from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
 from kv_api.infrastructure.security.verifier import RememberedTokens
 from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.sessions import (
     TarantoolLoginThrottle,
@@ -58,6 +61,7 @@ class Container(containers.DeclarativeContainer):
             "kv_api.presentation.routes.users",
             "kv_api.presentation.routes.users_face",
             "kv_api.presentation.routes.kv",
+            "kv_api.presentation.routes.watch",
             "kv_api.presentation.routes.ops",
             "kv_api.presentation.routes.metrics",
         ]
@@ -142,3 +146,14 @@ class Container(containers.DeclarativeContainer):
     read_batch = providers.Singleton(ReadBatchHandler, kv, limits)
     delete_batch = providers.Singleton(DeleteBatchHandler, kv, limits)
     list_keys = providers.Singleton(ListKeysHandler, kv, limits)
+
+    # the change feed waits on its own connection (storage.watch), never on the primary's
+    change_feed = providers.Singleton(
+        TarantoolChangeFeed,
+        storage.provided.watch,
+        storage.provided.primary,
+        settings.provided.max_watches,
+        metrics.provided.watches_waiting.set,
+    )
+    watch_limits = providers.Singleton(WatchLimits, max_timeout=settings.provided.watch_max_timeout)
+    watch_changes = providers.Singleton(WatchChangesHandler, change_feed, watch_limits)

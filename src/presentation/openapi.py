@@ -19,6 +19,12 @@ from kv_api.presentation.openapi_users_face import (
     USERS_FACE_OPERATIONS,
     USERS_FACE_SCHEMA_RULES,
 )
+from kv_api.presentation.openapi_watch import (
+    WATCH_OPERATIONS,
+    WATCH_RESPONSE_STATUS,
+    add_event_stream,
+    register_watch_responses,
+)
 
 OPENAPI_VERSION = "3.0.3"
 BEARER = "bearerAuth"
@@ -81,11 +87,13 @@ def build_openapi(settings: DocumentedLimits) -> dict[str, Any]:
     )
     spec.components.schema("JsonValue", JSON_VALUE_SCHEMA)
     register_error_responses(spec)
+    register_watch_responses(spec)
     for path, operations in _by_path().items():
         spec.path(path=path, operations={op.method: _operation(op) for op in operations})
     document: dict[str, Any] = spec.to_dict()
     for name, rules in {**SCHEMA_RULES, **USERS_FACE_SCHEMA_RULES}.items():
         document["components"]["schemas"][name].update(rules)
+    add_event_stream(document)
     _state_ttl_bounds(document["components"]["schemas"]["WriteRequest"], settings)
     return document
 
@@ -115,7 +123,7 @@ def _describe(settings: DocumentedLimits) -> str:
 
 def _by_path() -> dict[str, list[Operation]]:
     paths: dict[str, list[Operation]] = {}
-    for op in (*OPERATIONS, *USERS_FACE_OPERATIONS):
+    for op in (*OPERATIONS, *WATCH_OPERATIONS, *USERS_FACE_OPERATIONS):
         paths.setdefault(op.path, []).append(op)
     return paths
 
@@ -140,7 +148,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         result["requestBody"] = {"required": True, "content": {JSON: media}}
     for error in op.errors:
         name = ERROR_RESPONSES[error] if isinstance(error, int) else error
-        result["responses"][str(RESPONSE_STATUS[name])] = name
+        status = RESPONSE_STATUS.get(name) or WATCH_RESPONSE_STATUS[name]
+        result["responses"][str(status)] = name
     return result
 
 

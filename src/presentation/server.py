@@ -100,6 +100,9 @@ async def supervise_workers(settings: Settings, workers: int) -> None:
     env[MULTIPROC_ENV] = metrics_dir = fresh_multiprocess_dir()
     env["KV_JWT_SECRET"] = load_or_create_secret(settings.jwt_secret, settings.data_dir)
     env.setdefault("KV_HASH_WORKERS", str(default_hash_workers(processes=workers)))
+    # the default limit of waiting watches is shared by the workers, so their sum stays
+    # well below Tarantool's net_msg_max whatever N; an explicit value is per worker
+    env.setdefault("KV_MAX_WATCHES", str(max(1, settings.max_watches // workers)))
     managed = ManagedTarantool(settings) if settings.embedded else None
     if managed is not None:
         await managed.start()

@@ -67,6 +67,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
         "KV_LOG_LEVEL": "WARNING",
         # failed logins would soon answer 429 to everything; the fuzzer should see 401s
         "KV_LOGIN_MAX_FAILURES": "1000000",
+        # every fuzzed watch waits at most this long for a change that never comes
+        "KV_WATCH_MAX_TIMEOUT": "0.2",
     }
     api = ApiProcess(tmp_path_factory.mktemp("contract") / "data", env)
     try:

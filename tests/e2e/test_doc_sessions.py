@@ -22,6 +22,7 @@ DOCUMENTED_BASE = "http://127.0.0.1:8080"
 SESSIONS = [
     ("README.md", "## A session with curl"),
     ("docs/api.md", "### Expiry, versions and conditional writes"),
+    ("docs/api.md", "### GET /api/watch"),
 ]
 STATUS = re.compile(r"^(.*?)\s*\[(\d{3})\]$")
 

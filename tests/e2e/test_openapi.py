@@ -33,6 +33,7 @@ CONTRACT = {
     "/api/read": {"post"},
     "/api/delete": {"post"},
     "/api/keys": {"get"},
+    "/api/watch": {"get"},
     "/health": {"get"},
     "/ready": {"get"},
     "/metrics": {"get"},

@@ -27,6 +27,15 @@ class Storage:
             address, user, password = creds.address, creds.user, creds.password
         assert address is not None
         self.primary = self._client(address, user, password)
+        # the change feed's own connection: its calls wait up to the watch timeout, so its
+        # request timeout is longer by the usual one
+        self.watch = TarantoolClient(
+            address,
+            user,
+            password,
+            settings.connect_timeout,
+            settings.watch_max_timeout + settings.request_timeout,
+        )
         self.replicas = (
             [
                 self._client(a, settings.tarantool_user, settings.tarantool_password)
@@ -83,6 +92,7 @@ class Storage:
 
     async def _prepare(self) -> None:
         await self.primary.wait_connected(float("inf"))
+        self.watch.start()
         while True:
             try:
                 await MigrationRunner(self.primary, self._settings.migrations_dir).apply()
@@ -92,6 +102,7 @@ class Storage:
             except Exception:
                 log.exception("schema bootstrap failed; retrying")
                 await asyncio.sleep(1.0)
+        await self.watch.wait_connected(self._settings.connect_timeout)
         self.migrated = True
         log.info(
             "storage ready",
@@ -112,7 +123,7 @@ class Storage:
         if self._bootstrap is not None and not self._bootstrap.done():
             self._bootstrap.cancel()
         await self.checkpoint()
-        for client in [self.primary, *self.replicas]:
+        for client in [self.watch, self.primary, *self.replicas]:
             await client.close()
         if self.managed is not None:
             await self.managed.stop()

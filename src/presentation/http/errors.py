@@ -8,11 +8,13 @@ from marshmallow import ValidationError
 
 from kv_api.application.errors import (
     ApplicationError,
+    HistoryCompacted,
     Overloaded,
     RateLimited,
     StorageFull,
     StorageRejected,
     StorageUnavailable,
+    TooManyWatches,
     Unauthenticated,
     UsernameTaken,
     VersionConflict,
@@ -40,6 +42,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    410: "gone",
     429: "rate_limited",
 }
 _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
@@ -48,6 +51,8 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (UsernameTaken, 409),
     (VersionConflict, 409),
     (RateLimited, 429),
+    (TooManyWatches, 429),
+    (HistoryCompacted, 410),
     (StorageUnavailable, 503),
     (StorageFull, 507),
     (Overloaded, 503),
@@ -85,7 +90,7 @@ def _from_application(exc: ApplicationError) -> web.Response:
     headers: dict[str, str] = {}
     if status == 401:
         headers.update(AUTH_HEADERS)
-    if isinstance(exc, (RateLimited, StorageUnavailable, Overloaded)):
+    if isinstance(exc, (RateLimited, StorageUnavailable, Overloaded, TooManyWatches)):
         headers["Retry-After"] = str(max(1, exc.retry_after))
     extra: dict[str, Any] = {}
     if isinstance(exc, VersionConflict):
@@ -93,6 +98,8 @@ def _from_application(exc: ApplicationError) -> web.Response:
             key: {"expected": expected, "current": current}
             for key, (expected, current) in exc.conflicts.items()
         }
+    if isinstance(exc, HistoryCompacted):
+        extra.update(oldest=exc.oldest, revision=exc.revision)
     return error_response(status, exc.code, exc.message, headers=headers, **extra)
 
 

@@ -6,6 +6,7 @@ middleware counts each request in and out here.
 """
 
 import asyncio
+from collections.abc import Callable
 
 
 class InFlightRequests:
@@ -14,6 +15,11 @@ class InFlightRequests:
         self.draining = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._on_drain: list[Callable[[], None]] = []
+
+    def on_drain(self, callback: Callable[[], None]) -> None:
+        """Called when the drain begins: requests that would wait long (watches) end now."""
+        self._on_drain.append(callback)
 
     def started(self) -> None:
         self.count += 1
@@ -28,6 +34,8 @@ class InFlightRequests:
     async def drain(self, timeout: float) -> bool:
         """Answer with `Connection: close` from now on; True once no request is running."""
         self.draining = True
+        for callback in self._on_drain:
+            callback()
         if self.count == 0:
             return True
         try:

@@ -95,6 +95,17 @@ class Metrics:
         self.keys_read = keys.labels("read")
         self.keys_deleted = keys.labels("deleted")
         self.keys_expired = keys.labels("expired")  # removed by the expiry purge
+        self.watches_waiting = Gauge(
+            "kv_watches_waiting",
+            "watch calls waiting in Tarantool (summed over live workers; KV_MAX_WATCHES each)",
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
+        self.changes_purged = Counter(
+            "kv_changes_purged",
+            "changes removed from the change log by its retention purge",
+            registry=reg,
+        )
         batch = Histogram(
             "kv_batch_size",
             "pairs or keys per batch",

@@ -1,0 +1,131 @@
+"""The change feed in real server processes: across `--workers`, and on SIGTERM."""
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.watch_helpers import EventReader
+from tests.support.server import ApiProcess, tarantool_env
+from tests.support.tarantool import TarantoolProcess
+
+# Slow: starts whole server processes.
+pytestmark = pytest.mark.slow
+WATCHERS = 8  # each on its own connection: with 2 workers, both almost surely hold some
+
+
+async def _token(http: aiohttp.ClientSession, base: str) -> dict[str, str]:
+    async with http.post(
+        base + "/api/register", json={"username": f"w{id(http)}", "password": "correct-horse-9"}
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+        return {"Authorization": f"Bearer {(await resp.json())['token']}"}
+
+
+async def _poll(base: str, auth: dict[str, str], **params: Any) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as http:  # a new connection each time
+        query = {k: str(v) for k, v in params.items()}
+        async with http.get(base + "/api/watch", params=query, headers=auth) as resp:
+            return resp.status, await resp.json()
+
+
+async def test_a_write_through_one_worker_wakes_watchers_on_every_worker(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    env = {**tarantool_env(tarantool), "KV_ACCESS_LOG": "false"}
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env, ("--workers", "2")).start)
+    try:
+        async with aiohttp.ClientSession() as http:
+            auth = await _token(http, api.base)
+            status, now = await _poll(api.base, auth, timeout=0)
+            assert status == 200
+            watchers = [
+                asyncio.create_task(_poll(api.base, auth, since=now["revision"], timeout=30))
+                for _ in range(WATCHERS)
+            ]
+            await asyncio.sleep(0.5)
+            async with http.post(
+                api.base + "/api/write", json={"data": {"k": 1}}, headers=auth
+            ) as r:
+                revision = (await r.json())["revision"]
+            answers = await asyncio.wait_for(asyncio.gather(*watchers), 30)
+        for status, body in answers:
+            assert status == 200
+            assert body["changes"] == [
+                {"key": "k", "op": "put", "version": 1, "revision": revision}
+            ]
+        assert _worker_limits(api) == ["100", "100"]  # the default 200, shared
+    finally:
+        assert await asyncio.to_thread(api.stop) == 0
+
+
+def _worker_limits(api: ApiProcess) -> list[str]:
+    assert api.process is not None
+    pid = api.process.pid
+    limits = []
+    for worker in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        limits += [
+            v.split(b"=", 1)[1].decode() for v in environ if v.startswith(b"KV_MAX_WATCHES=")
+        ]
+    return limits
+
+
+async def test_sigterm_ends_open_watches_without_waiting_their_timeout(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    env = {
+        **tarantool_env(tarantool),
+        "KV_SHUTDOWN_TIMEOUT": "120",  # a drain waiting for the watches would take 120 s
+        "KV_WATCH_MAX_TIMEOUT": "120",
+        "KV_WATCH_HEARTBEAT": "120",
+    }
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env).start)
+    assert api.process is not None
+    try:
+        async with aiohttp.ClientSession() as http:
+            auth = await _token(http, api.base)
+            poll = asyncio.create_task(_poll(api.base, auth, timeout=120))
+            stream_resp = await http.get(
+                api.base + "/api/watch", headers={**auth, "Accept": "text/event-stream"}
+            )
+            assert stream_resp.status == 200
+            await asyncio.sleep(0.5)
+            api.process.send_signal(signal.SIGTERM)
+            end = await asyncio.wait_for(EventReader(stream_resp).next(), 60)
+            status, body = await asyncio.wait_for(poll, 60)
+            code = await asyncio.to_thread(api.process.wait, 60)
+    finally:
+        await asyncio.to_thread(api.stop, signal.SIGKILL)
+    assert end is not None and (end["event"], end["data"]) == (
+        "end",
+        {"reason": "shutting_down"},
+    )
+    assert (status, body["error"]["code"]) == (503, "shutting_down")
+    assert code == 0
+
+
+async def test_the_edge_timeouts_cut_neither_a_long_poll_nor_a_stream(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    short = {"KV_HEADER_TIMEOUT": "0.5", "KV_BODY_TIMEOUT": "0.5", "KV_KEEPALIVE_TIMEOUT": "0.5"}
+    env = {**tarantool_env(tarantool), **short, "KV_WATCH_HEARTBEAT": "0.3"}
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env).start)
+    try:
+        async with aiohttp.ClientSession() as http:
+            auth = await _token(http, api.base)
+            status, now = await _poll(api.base, auth, timeout=0)
+            status, body = await _poll(api.base, auth, since=now["revision"], timeout=2)
+            assert (status, body) == (200, {"changes": [], "revision": now["revision"]})
+            headers = {**auth, "Accept": "text/event-stream"}
+            async with http.get(api.base + "/api/watch", headers=headers) as stream:
+                heartbeats = 0
+                while heartbeats < 6:  # about 2 s, four times the edge timeouts
+                    line = await asyncio.wait_for(stream.content.readline(), 10)
+                    assert line, "the stream was cut"
+                    heartbeats += line.startswith(b": heartbeat")
+    finally:
+        assert await asyncio.to_thread(api.stop) == 0
