@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.conftest import unique_name
 from tests.e2e.watch_helpers import EventReader
 from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
@@ -19,7 +20,7 @@ WATCHERS = 8  # each on its own connection: with 2 workers, both almost surely h
 
 async def _token(http: aiohttp.ClientSession, base: str) -> dict[str, str]:
     async with http.post(
-        base + "/api/register", json={"username": f"w{id(http)}", "password": "correct-horse-9"}
+        base + "/api/register", json={"username": unique_name(), "password": "correct-horse-9"}
     ) as resp:
         assert resp.status == 200, await resp.text()
         return {"Authorization": f"Bearer {(await resp.json())['token']}"}
