@@ -97,6 +97,13 @@ local prelude = [=[
             end
             return found
         end
+        -- kv_write's and kv_delete's answer when an expected version does not hold, else nil.
+        H.refused = function(uid, expected, now)
+            if expected == nil then return nil end
+            local conflicts = H.conflicts(uid, expected, now)
+            if conflicts == nil then return nil end
+            return {'conflict', conflicts}
+        end
         H.revision = function(uid)
             local r = box.space.kv_revisions:get(uid)
             if r == nil then return 0, 0 end
@@ -348,10 +355,8 @@ end
 define('kv_write', 'uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep', [=[
     if session(uid, ver, jti) == nil then return nil end
     local now = fiber.time()
-    if expected ~= nil then
-        local conflicts = H.conflicts(uid, expected, now)
-        if conflicts ~= nil then return {'conflict', conflicts} end
-    end
+    local refused = H.refused(uid, expected, now)
+    if refused ~= nil then return refused end
     local sid, expiry_id, found, put = box.space.kv_data.id, box.space.kv_expiry.id, H.found, H.put
     local skipped, rev, room = {}, nil, H.room_before()
     local head = 1 + #H.encode(uid)  -- the array header and the owner
@@ -424,10 +429,8 @@ define('kv_read', 'uid, ver, jti, keys, max_bytes', [=[
 define('kv_delete', 'uid, ver, jti, keys, expected, keep', [=[
     if session(uid, ver, jti) == nil then return nil end
     local now = fiber.time()
-    if expected ~= nil then
-        local conflicts = H.conflicts(uid, expected, now)
-        if conflicts ~= nil then return {'conflict', conflicts} end
-    end
+    local refused = H.refused(uid, expected, now)
+    if refused ~= nil then return refused end
     local data = box.space.kv_data
     local entries, deleted, rev = {}, 0, nil
     box.atomic(function()

@@ -24,7 +24,7 @@ from kv_api.domain.keys import WriteMode
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner, discover
 from tests.integration.conftest import MIGRATIONS, MakeClient
-from tests.integration.test_migrations import _cli_env, _kv_api
+from tests.integration.test_migrations import _cli_env, _migrate_twice_at_once
 from tests.support.tarantool import TarantoolProcess
 
 NEW = [m.name for m in discover(MIGRATIONS) if m.name >= "007"]
@@ -172,16 +172,8 @@ async def test_two_processes_migrating_an_old_folder_at_once_both_succeed(
 ) -> None:
     env = _cli_env(restarted, MIGRATIONS, tmp_path / "data")
 
-    results = await asyncio.gather(_kv_api(env, "migrate"), _kv_api(env, "migrate"))
+    results, names = await _migrate_twice_at_once(env)
 
-    assert [code for code, _ in results] == [0, 0], results
-    names = [
-        name
-        for _, output in results
-        for line in output.splitlines()
-        if line.startswith("applied ") and ": " in line
-        for name in line.split(": ", 1)[1].split(", ")
-    ]
     assert names == NEW, results
     kv = TarantoolKeyValueRepository(await connect(restarted))
     values, meta = await kv.read_with_meta(old_folder, list(EXPECTED))

@@ -146,14 +146,10 @@ async def _kv_api(env: dict[str, str], *args: str) -> tuple[int, str]:
     return process.returncode, output.decode()
 
 
-@pytest.mark.slow
-async def test_two_migrate_processes_apply_each_migration_once(
-    fresh_tarantool: TarantoolProcess, connect: MakeClient, probe_dir: Path, tmp_path: Path
-) -> None:
-    env = _cli_env(fresh_tarantool, probe_dir, tmp_path / "data")
-
+async def _migrate_twice_at_once(env: dict[str, str]) -> tuple[Any, list[str]]:
+    """Two `kv-api migrate` processes started together: both must succeed; the migration names
+    they report applying, together."""
     results = await asyncio.gather(_kv_api(env, "migrate"), _kv_api(env, "migrate"))
-
     assert [code for code, _ in results] == [0, 0], results
     names = [
         name
@@ -162,6 +158,17 @@ async def test_two_migrate_processes_apply_each_migration_once(
         if line.startswith("applied ") and ": " in line
         for name in line.split(": ", 1)[1].split(", ")
     ]
+    return results, names
+
+
+@pytest.mark.slow
+async def test_two_migrate_processes_apply_each_migration_once(
+    fresh_tarantool: TarantoolProcess, connect: MakeClient, probe_dir: Path, tmp_path: Path
+) -> None:
+    env = _cli_env(fresh_tarantool, probe_dir, tmp_path / "data")
+
+    results, names = await _migrate_twice_at_once(env)
+
     assert sorted(names) == [*ALL, "900_probe.lua"], results
     assert await probe_runs(await connect(fresh_tarantool)) == 1
 
