@@ -8,13 +8,13 @@ from typing import IO, Any
 
 import orjson
 
-from kv_api.presentation.http.observability import OWN_FIELDS
 from kv_api.presentation.http.request_context import RequestContextFilter
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 # ".000+00:00" to ".999+00:00": the end of a timestamp without formatting a number per line
 _MILLIS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
 _SHAPES = 256  # distinct attribute sets remembered; each logging call site makes one
+OWN_FIELDS = "_own_fields"  # a record that lists its own fields; underscored: never written out
 
 
 class _Extras:
@@ -61,15 +61,21 @@ class JsonFormatter(logging.Formatter):
         return self._second_text + _MILLIS[int((created - second) * 1000)]
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self._time(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            **self._extras(record),
-        }
+        fields = self._extras(record)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            fields = {**fields, "exception": self.formatException(record.exc_info)}
+        level, message = record.levelname.lower(), record.getMessage()
+        return self.line(record.created, level, record.name, message, fields)
+
+    def line(self, created: float, level: str, logger: str, message: str, fields: Any) -> str:
+        """The one shape of a JSON line, for records and for fields handed over directly."""
+        entry = {
+            "time": self._time(created),
+            "level": level,
+            "logger": logger,
+            "message": message,
+            **fields,
+        }
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -106,6 +112,17 @@ class BufferedStreamHandler(logging.Handler):
         if record.levelno >= logging.WARNING:
             self.flush()
 
+    def write_json(
+        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> None:
+        """A line made from fields without a LogRecord (see `json_stream_of`), into the same
+        buffer under the same lock as `emit`."""
+        formatter = self.formatter
+        assert isinstance(formatter, JsonFormatter)
+        line = formatter.line(created, level, logger, message, fields)
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             if not self._pending:
@@ -119,6 +136,34 @@ class BufferedStreamHandler(logging.Handler):
         while True:
             time.sleep(self._interval)
             self.flush()
+
+
+def json_stream_of(logger: logging.Logger) -> BufferedStreamHandler | None:
+    """The handler every INFO record of `logger` reaches when it is the only one, has no
+    filter but the request-context one and writes JSON: the way `configure_logging` sets
+    logging up. A caller may then hand it fields and skip the LogRecord, which is most of an
+    access-log line's cost (docs/decisions/018-*). None for any other set-up (tests that
+    capture records, an application embedding ours): records then go the usual way."""
+    found: logging.Handler | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters or current.disabled:
+            return None
+        for handler in current.handlers:
+            if found is not None:
+                return None
+            found = handler
+        if not current.propagate:
+            break
+        current = current.parent
+    if (
+        type(found) is BufferedStreamHandler
+        and found.level <= logging.INFO
+        and type(found.formatter) is JsonFormatter
+        and all(type(each) is RequestContextFilter for each in found.filters)
+    ):
+        return found
+    return None
 
 
 def log_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:

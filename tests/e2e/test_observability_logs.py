@@ -4,7 +4,9 @@ import io
 import json
 import logging
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -16,6 +18,8 @@ from kv_api.presentation.app import create_app
 from kv_api.presentation.logs import log_handler
 from tests.conftest import TEST_SECRET, unique_name
 from tests.e2e.conftest import Client, bearer, register
+from tests.support.server import ApiProcess, tarantool_env
+from tests.support.tarantool import TarantoolProcess
 
 
 @pytest.fixture
@@ -182,3 +186,41 @@ async def test_no_password_token_or_value_is_ever_logged(
     assert output.count('"route":"/api/users/me"') >= 16
     leaked = [secret for secret in secrets if secret in output]
     assert leaked == []
+
+
+def test_a_served_process_writes_the_same_access_line(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    """`kv-api serve` sets logging up so that access lines skip the LogRecord; they must
+    still carry every field, in the order the in-process tests above expect."""
+    env = {**tarantool_env(tarantool), "KV_LOG_FORMAT": "json"}
+    api = ApiProcess(tmp_path / "data", env=env).start()
+    try:
+        status, body = api.request(
+            "POST", "/api/register", {"username": unique_name("log"), "password": "s3cret-passw0rd"}
+        )
+        assert status in (200, 201), body
+        token = body["token"]
+        request = urllib.request.Request(
+            api.base + "/api/read?q=secret",
+            data=b'{"keys": ["a"]}',
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "served-1"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+    finally:
+        assert api.stop() == 0
+    lines = [json.loads(line) for line in api.log().splitlines() if line.startswith("{")]
+    [access] = [line for line in lines if line.get("request_id") == "served-1"]
+    assert list(access) == [
+        "time", "level", "logger", "message", "path", "status", "duration_ms", "remote",
+        "request_id", "method", "route", "user_id",
+    ]  # fmt: skip
+    assert access["message"] == "POST /api/read 200"
+    assert (access["logger"], access["level"], access["path"]) == (
+        "kv_api.access",
+        "info",
+        "/api/read",
+    )
+    assert access["user_id"] == _user_id(token)
