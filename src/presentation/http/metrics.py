@@ -20,6 +20,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from kv_api.presentation.http.local_metrics import LocalCounter, LocalHistogram
 from kv_api.presentation.http.request_context import UNMATCHED
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -43,6 +44,43 @@ def fresh_multiprocess_dir() -> str:
 def worker_exited(pid: int, path: str) -> None:
     """Drop the dead worker's live gauges; its counters and histograms stay in the totals."""
     mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+
+
+class Count(Protocol):
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class CountFamily(Count, Protocol):
+    def labels(self, *values: str) -> Count: ...
+
+
+class Observe(Protocol):
+    def observe(self, amount: float) -> None: ...
+
+
+class ObserveFamily(Observe, Protocol):
+    def labels(self, *values: str) -> Observe: ...
+
+
+def counter(
+    name: str, documentation: str, labels: tuple[str, ...], registry: CollectorRegistry
+) -> CountFamily:
+    """One process: plain numbers read at scrape (local_metrics). Several: the shared files."""
+    if multiprocess_dir() is None:
+        return LocalCounter(name, documentation, labels, registry=registry)
+    return Counter(name, documentation, labels, registry=registry)
+
+
+def histogram(
+    name: str,
+    documentation: str,
+    labels: tuple[str, ...],
+    buckets: tuple[float, ...],
+    registry: CollectorRegistry,
+) -> ObserveFamily:
+    if multiprocess_dir() is None:
+        return LocalHistogram(name, documentation, labels, buckets=buckets, registry=registry)
+    return Histogram(name, documentation, labels, buckets=buckets, registry=registry)
 
 
 class StoreFigures(Protocol):
@@ -75,22 +113,17 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = _registry()
         reg = self.registry
-        self.requests = Counter(
-            "kv_http_requests",
-            "HTTP requests answered",
-            ["route", "method", "status"],
-            registry=reg,
+        self.requests = counter(
+            "kv_http_requests", "HTTP requests answered", ("route", "method", "status"), reg
         )
-        self.latency = Histogram(
+        self.latency = histogram(
             "kv_http_request_duration_seconds",
             "time from the request reaching the app to its response, by route",
-            ["route", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=reg,
+            ("route", "method"),
+            LATENCY_BUCKETS,
+            reg,
         )
-        keys = Counter(
-            "kv_keys", "keys written, read, deleted or expired", ["operation"], registry=reg
-        )
+        keys = counter("kv_keys", "keys written, read, deleted or expired", ("operation",), reg)
         self.keys_written = keys.labels("written")
         self.keys_read = keys.labels("read")
         self.keys_deleted = keys.labels("deleted")
@@ -101,32 +134,29 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=reg,
         )
-        self.changes_purged = Counter(
+        self.changes_purged = counter(
             "kv_changes_purged",
             "changes removed from the change log by its retention purge",
-            registry=reg,
+            (),
+            reg,
         )
-        batch = Histogram(
-            "kv_batch_size",
-            "pairs or keys per batch",
-            ["operation"],
-            buckets=BATCH_BUCKETS,
-            registry=reg,
+        batch = histogram(
+            "kv_batch_size", "pairs or keys per batch", ("operation",), BATCH_BUCKETS, reg
         )
         self.write_batch = batch.labels("write")
         self.read_batch = batch.labels("read")
         self.delete_batch = batch.labels("delete")
-        self.storage_errors = Counter(
+        self.storage_errors = counter(
             "kv_storage_errors",
             "failed Tarantool calls by function and kind (unavailable, full, rejected, failed)",
-            ["function", "kind"],
-            registry=reg,
+            ("function", "kind"),
+            reg,
         )
-        self.login_failures = Counter(
-            "kv_login_failures", "logins refused for a wrong user or password", registry=reg
+        self.login_failures = counter(
+            "kv_login_failures", "logins refused for a wrong user or password", (), reg
         )
-        self.login_rate_limited = Counter(
-            "kv_login_rate_limited", "logins refused by the failed-login throttle", registry=reg
+        self.login_rate_limited = counter(
+            "kv_login_rate_limited", "logins refused by the failed-login throttle", (), reg
         )
         self.tarantool_connected = Gauge(
             "kv_tarantool_connected",
@@ -137,7 +167,7 @@ class Metrics:
         )
         self._store_gauges(reg)
         self._before_scrape: list[Callable[[], None]] = []
-        self._http: dict[tuple[AbstractResource | None, str, int], tuple[Counter, Histogram]] = {}
+        self._http: dict[tuple[AbstractResource | None, str, int], tuple[Count, Observe]] = {}
 
     def _store_gauges(self, reg: CollectorRegistry) -> None:
         def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
@@ -175,7 +205,7 @@ class Metrics:
 
     def _http_children(
         self, resource: AbstractResource | None, method: str, status: int
-    ) -> tuple[Counter, Histogram]:
+    ) -> tuple[Count, Observe]:
         route = UNMATCHED if resource is None else resource.canonical
         label = method if method in _METHODS else "OTHER"
         children = (
