@@ -1,5 +1,5 @@
-"""Bearer-token authentication. The edge middleware (presentation.http.edge) calls the
-Authenticator for every request."""
+"""Bearer-token authentication. The edge middleware (presentation.http.edge) asks the
+Authenticator about every request."""
 
 import logging
 import re
@@ -12,7 +12,6 @@ from aiohttp_jwt import JWTMiddleware
 from kv_api.application.bearer import VerifiedTokens
 from kv_api.application.errors import Unauthenticated
 from kv_api.application.ports import Session
-from kv_api.presentation.http.errors import Handler
 
 JWT_PROPERTY = "jwt_payload"  # aiohttp-jwt stores decoded claims under this (string) key
 SESSION_KEY = web.RequestKey("kv_session", Session)
@@ -55,17 +54,24 @@ class Authenticator:
             issuer=check.issuer,
         )
 
-    async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    def known(self, request: web.Request) -> bool:
+        """True when the request may go on as it is: a public path, a preflight, or a bearer
+        token verified before (its session is then set). Plain, not a coroutine: it settles
+        nearly every request. False: `verify` must run."""
         if request.method == hdrs.METH_OPTIONS or request.path in self._public:
-            return await handler(request)
+            return True
         # Keyed by the header as sent: a hit skips parsing it too (docs/decisions/004).
-        header = request.headers.get(hdrs.AUTHORIZATION, "")
-        session = self._tokens.session_of(header)
+        session = self._tokens.session_of(request.headers.get(hdrs.AUTHORIZATION, ""))
         if session is None:
-            claims = await self._verified_claims(request, bearer_token(header))
-            session = self._tokens.accept(header, claims)
+            return False
         request[SESSION_KEY] = session
-        return await handler(request)
+        return True
+
+    async def verify(self, request: web.Request) -> None:
+        """Sets the session of a token not seen before, or raises Unauthenticated."""
+        header = request.headers.get(hdrs.AUTHORIZATION, "")
+        claims = await self._verified_claims(request, bearer_token(header))
+        request[SESSION_KEY] = self._tokens.accept(header, claims)
 
     async def _verified_claims(self, request: web.Request, token: str) -> Mapping[str, Any]:
         """aiohttp-jwt's full check. Its inner handler only lets the claims through, so a
@@ -96,7 +102,7 @@ def _reason(text: str) -> str:
 
 
 def current_session(request: web.Request) -> Session:
-    session: Session | None = request.get(SESSION_KEY)
-    if session is None:
-        raise Unauthenticated("invalid or missing bearer token")
-    return session
+    try:
+        return request[SESSION_KEY]
+    except KeyError:  # a public route asking for a caller
+        raise Unauthenticated("invalid or missing bearer token") from None

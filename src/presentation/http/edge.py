@@ -40,7 +40,9 @@ def edge_middleware(
                 unrouted = request.match_info.http_exception
                 if unrouted is not None:  # 404 and 405 before authentication
                     raise unrouted
-                response = await authenticate(request, handler)
+                if not authenticate.known(request):
+                    await authenticate.verify(request)
+                response = await handler(request)
             except asyncio.CancelledError:
                 status = CLIENT_CLOSED
                 raise

@@ -29,11 +29,27 @@ class EdgeLimits:
 
 
 def guard(handler: Handler, limits: EdgeLimits) -> Handler:
+    max_body_bytes = limits.max_body_bytes
+
     async def guarded(request: web.BaseRequest) -> web.StreamResponse:
-        refusal = await early_refusal(request, limits.max_body_bytes)
-        return refusal if refusal is not None else await handler(request)
+        # most requests carry neither header and fit: a few lookups settle that
+        headers = request.headers
+        if (
+            hdrs.EXPECT in headers
+            or hdrs.CONTENT_ENCODING in headers
+            or _too_long(request, max_body_bytes)
+        ):
+            refusal = await early_refusal(request, max_body_bytes)
+            if refusal is not None:
+                return refusal
+        return await handler(request)
 
     return guarded
+
+
+def _too_long(request: web.BaseRequest, max_body_bytes: int) -> bool:
+    length = request.content_length
+    return length is not None and length > max_body_bytes
 
 
 async def early_refusal(request: web.BaseRequest, max_body_bytes: int) -> web.Response | None:

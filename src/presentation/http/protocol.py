@@ -77,8 +77,6 @@ class EdgeRequestHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if data and self._header_timer is None and self._waiting_for_request():
-            self._arm_header_timer()
         count = self._request_count
         super().data_received(data)
         if self._request_count != count:
@@ -86,6 +84,10 @@ class EdgeRequestHandler(RequestHandler):
             for _, payload in list(self._messages)[count - self._request_count :]:
                 if isinstance(payload, StreamReader) and not payload.is_eof():
                     self._arm_body_timer(payload)
+        # Armed only when these bytes left a request's headers unfinished: a request that
+        # arrives whole (the usual case) costs no timer at all.
+        elif data and self._header_timer is None and self._waiting_for_request():
+            self._arm_header_timer()
 
     def handle_error(
         self,

@@ -6,14 +6,14 @@ import re
 from contextvars import ContextVar, Token
 
 from aiohttp import web
+from multidict import istr
 
 from kv_api.presentation.http.auth import SESSION_KEY
 
-REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_HEADER = istr("X-Request-ID")  # istr: no case folding per lookup
 UNMATCHED = "unmatched"
 _SANE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
-_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
+_random_bytes = random.randbytes
 Scope = tuple[str, web.Request]
 _current: ContextVar[Scope | None] = ContextVar("kv_request", default=None)
 
@@ -26,9 +26,9 @@ def request_id_for(incoming: str | None) -> str:
 
 
 def new_request_id() -> str:
-    """A random UUID4 as 32 hex digits. Ids need not be unguessable, only unique, and
-    `random` makes one in a fifth of the time of `uuid.uuid4()` (which reads os.urandom)."""
-    return f"{random.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
+    """128 random bits as 32 hex digits. Ids need not be unguessable, only unique, and
+    `random` makes one in a tenth of the time of `uuid.uuid4().hex` (which reads os.urandom)."""
+    return _random_bytes(16).hex()
 
 
 def route_of(request: web.Request) -> str:

@@ -2,22 +2,25 @@
 each response it returns (none of ours is prepared inside a handler), which costs less than
 an `on_response_prepare` signal per request."""
 
+from multidict import istr
+
+# istr names: CIMultiDict takes them without folding case on each request
 _COMMON = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    (istr("X-Content-Type-Options"), "nosniff"),
+    (istr("X-Frame-Options"), "DENY"),
+    (istr("Referrer-Policy"), "no-referrer"),
 )
 API_HEADERS = (
     *_COMMON,
-    ("Cache-Control", "no-store"),
-    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    (istr("Cache-Control"), "no-store"),
+    (istr("Content-Security-Policy"), "default-src 'none'; frame-ancestors 'none'"),
 )
 # Swagger UI: its bundle and initializer scripts, inline styles, data: images, and
 # fetches of /openapi.json and "try it out" calls to this origin.
 DOCS_HEADERS = (
     *_COMMON,
     (
-        "Content-Security-Policy",
+        istr("Content-Security-Policy"),
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
         "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'self'",
