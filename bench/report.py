@@ -2,6 +2,7 @@
 
 import os
 import platform
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Results:
     api: dict[str, Measurement] = field(default_factory=dict)
     driver: dict[str, Measurement] = field(default_factory=dict)
     ceiling: dict[str, Measurement] = field(default_factory=dict)
+    # API / ceiling of each round: the two alternate, so the machine's drift falls on both
+    ceiling_rounds: dict[str, list[float]] = field(default_factory=dict)
     two_workers: dict[str, Measurement] = field(default_factory=dict)
     mixed_logins: Measurement | None = None
     watch: dict[str, Any] | None = None  # bench/watch.py
@@ -33,7 +36,11 @@ class Results:
         return _share(self.api.get(name), self.driver.get(name))
 
     def ceiling_ratio(self, name: str) -> float | None:
-        """API / the minimal aiohttp handler (bench/ceiling.py) for the same requests."""
+        """API / the minimal aiohttp handler (bench/ceiling.py) for the same requests: the
+        median of the rounds when they alternated, else of the whole runs."""
+        rounds = self.ceiling_rounds.get(name)
+        if rounds:
+            return statistics.median(rounds)
         return _share(self.api.get(name), self.ceiling.get(name))
 
     def scaling(self, name: str) -> float | None:
@@ -115,6 +122,14 @@ def _ratio_text(ratio: float | None) -> str:
     return f"{ratio:.2f}x" if ratio is not None else "-"
 
 
+def _ceiling_text(results: Results, name: str) -> str:
+    rounds = results.ceiling_rounds.get(name)
+    text = _ratio_text(results.ceiling_ratio(name))
+    if rounds and len(rounds) > 1:
+        text += f" ({min(rounds):.2f}-{max(rounds):.2f})"
+    return text
+
+
 def rows(results: Results) -> list[tuple[str, ...]]:
     table: list[tuple[str, ...]] = []
     for name, api in results.api.items():
@@ -129,7 +144,7 @@ def rows(results: Results) -> list[tuple[str, ...]]:
                 _fmt(api.cpu_us),
                 _fmt(ceiling.requests_per_s if ceiling else None),
                 _fmt(ceiling.p99_ms if ceiling else None, 2),
-                _ratio_text(results.ceiling_ratio(name)),
+                _ceiling_text(results, name),
                 _fmt(driver.requests_per_s if driver else None),
                 _fmt(driver.p50_ms if driver else None, 2),
                 _fmt(driver.p99_ms if driver else None, 2),
@@ -215,6 +230,9 @@ def document(results: Results, config: dict[str, Any], load: dict[str, Any]) -> 
             name: round(r, 3)
             for name in results.api
             if (r := results.ceiling_ratio(name)) is not None
+        },
+        "ceiling_rounds": {
+            name: [round(r, 3) for r in rounds] for name, rounds in results.ceiling_rounds.items()
         },
         "scaling": {
             name: round(r, 3)

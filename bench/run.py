@@ -36,6 +36,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="skip the minimal aiohttp handler (bench/ceiling.py)",
     )
     parser.add_argument(
+        "--no-placement",
+        dest="placement",
+        action="store_false",
+        help="let the scheduler place the processes (bench/placement.py)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="the API and the ceiling alternate this many times per scenario they share",
+    )
+    parser.add_argument(
         "--no-scaling",
         dest="scaling",
         action="store_false",
@@ -74,6 +86,8 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
         "login_connections",
         "threads",
         "scenarios",
+        "rounds",
+        "placement",
     )
     return {key: getattr(args, key) for key in keys}
 
@@ -93,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render(results))
     print(
         f"\nload average (1, 5, 15 min): before {load['before']}, after {load['after']}; "
-        f"{os.cpu_count()} CPUs; {time.monotonic() - started:.0f}s in all"
+        f"{os.cpu_count()} CPUs ({bench.placement.describe()}); "
+        f"{time.monotonic() - started:.0f}s in all"
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document(results, config(args), load), indent=2) + "\n")

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Coroutine
@@ -12,9 +13,10 @@ from typing import Any, TypeVar
 from bench import api_client, driver, profile, watch, wrk
 from bench.cpu import tree_seconds
 from bench.payloads import Batch, batches, dataset, login_body
+from bench.placement import Placement
 from bench.report import Results
 from bench.servers import ApiServer, CeilingServer, TarantoolServer
-from bench.stats import Measurement
+from bench.stats import Measurement, combine
 from kv_api.infrastructure.settings_loader import load_settings
 from kv_api.presentation.gc_tuning import tune_for_serving
 
@@ -50,11 +52,13 @@ class Bench:
         extra = dict(item.split("=", 1) for item in args.api_env)
         self.api = ApiServer(work_dir / "api", self.tarantool, args.workers, extra)
         self.user: api_client.BenchUser | None = None
+        self.placement = Placement.plan(args.placement)
 
     def prepare(self) -> None:
         log(f"starting tarantool and kv-api serve --workers {self.args.workers}")
-        self.tarantool.start()
-        self.api.start()
+        log(f"placement: {self.placement.describe()}")
+        self.tarantool.start(cpus=self.placement.load)
+        self.api.start(cpus=self.placement.server if self.args.workers == 1 else None)
         self.user = run_async(api_client.create_user(self.api.base_url))
         for name in ("write1000", *KV_SCENARIOS):
             run_async(api_client.check_batch(self.api.base_url, self.user, self.batches[name]))
@@ -75,6 +79,7 @@ class Bench:
             env,
             connections,
             self.args.threads,
+            cpus=self.placement.load,
         )
 
     def cas_job(self, batch: Batch, connections: int) -> wrk.WrkJob:
@@ -93,7 +98,12 @@ class Bench:
             "BENCH_VERSIONS": ",".join(map(str, versions)),
         }
         return wrk.WrkJob(
-            self.api.base_url + batch.path(), "cas.lua", env, connections, connections
+            self.api.base_url + batch.path(),
+            "cas.lua",
+            env,
+            connections,
+            connections,
+            cpus=self.placement.load,
         )
 
     def login_job(self) -> wrk.WrkJob:
@@ -105,6 +115,7 @@ class Bench:
             env,
             self.args.login_connections,
             self.args.threads,
+            cpus=self.placement.load,
         )
 
     def measure_api(self, name: str) -> None:
@@ -136,10 +147,12 @@ class Bench:
     def run_measured(self, name: str, job: wrk.WrkJob, size: int) -> Measurement:
         return self.run_on(self.api.pid, name, job, size)
 
-    def run_on(self, pid: int, name: str, job: wrk.WrkJob, size: int) -> Measurement:
+    def run_on(
+        self, pid: int, name: str, job: wrk.WrkJob, size: int, seconds: float | None = None
+    ) -> Measurement:
         """wrk against the server `pid`, with that server's and Tarantool's CPU per request."""
         api_cpu, server_cpu = tree_seconds(pid), self.tarantool_cpu()
-        measured = wrk.run(job, self.args.duration, size)
+        measured = wrk.run(job, self.args.duration if seconds is None else seconds, size)
         api_cpu = tree_seconds(pid) - api_cpu
         server_cpu = self.tarantool_cpu() - server_cpu
         if measured.errors:
@@ -184,24 +197,44 @@ class Bench:
         self.results.watch = figures.as_dict()
         log(figures.summary())
 
-    def measure_ceiling(self, names: list[str]) -> None:
+    def start_ceiling(self) -> CeilingServer:
         assert self.user is not None
         session = self.user.session()
-        ceiling = CeilingServer(
+        return CeilingServer(
             self.work_dir / "ceiling",
             self.tarantool,
             f"{session.user_id}:{session.token_version}:{session.token_id}",
-        ).start()
-        try:
-            for name in names:
-                log(f"ceiling {name}: {self.args.duration:.0f}s")
-                batch = self.batches[name]
-                job = self.kv_job(batch, self.args.connections, ceiling.base_url)
-                if self.args.warmup > 0:
-                    wrk.run(job, self.args.warmup, batch.size)
-                self.results.ceiling[name] = self.run_on(ceiling.pid, name, job, batch.size)
-        finally:
-            ceiling.stop()
+        ).start(cpus=self.placement.server)
+
+    def measure_against_ceiling(self, name: str, ceiling: CeilingServer) -> None:
+        """The API and the ceiling in alternating rounds (API first, then the ceiling first,
+        ...) of duration / rounds each: a machine whose speed drifts during the run (a busy
+        neighbour, a throttled CPU) then moves both, and the ratio is the rounds' median."""
+        batch = self.batches[name]
+        jobs = {
+            "api": (self.api.pid, self.kv_job(batch, self.args.connections)),
+            "ceiling": (ceiling.pid, self.kv_job(batch, self.args.connections, ceiling.base_url)),
+        }
+        rounds = max(1, self.args.rounds)
+        part = self.args.duration / rounds
+        log(f"api and ceiling {name}: {rounds} rounds of {part:.0f}s each")
+        if self.args.warmup > 0:
+            for _, job in jobs.values():
+                wrk.run(job, self.args.warmup, batch.size)
+        measured: dict[str, list[Measurement]] = {"api": [], "ceiling": []}
+        with profile.recording(self.args.profile, name, self.api.pid, self.args.duration):
+            for index in range(rounds):
+                order = ("api", "ceiling") if index % 2 == 0 else ("ceiling", "api")
+                for side in order:
+                    pid, job = jobs[side]
+                    measured[side].append(self.run_on(pid, name, job, batch.size, part))
+        self.results.api[name] = combine(measured["api"])
+        self.results.ceiling[name] = combine(measured["ceiling"])
+        self.results.ceiling_rounds[name] = [
+            api.requests_per_s / top.requests_per_s
+            for api, top in zip(measured["api"], measured["ceiling"], strict=True)
+            if top.requests_per_s
+        ]
 
     def measure_scaling(self, names: list[str]) -> None:
         """The same scenarios with two API workers, against the same Tarantool."""
@@ -230,14 +263,28 @@ class Bench:
             self.args.duration,
             self.args.warmup,
         )
-        self.results.driver[name] = run_async(driver.measure(target, load, self.tarantool_cpu))
+        # the driver's Python process is the server under test here: it gets the server's CPU
+        everywhere = os.sched_getaffinity(0)
+        if self.placement.server is not None:
+            os.sched_setaffinity(0, self.placement.server)
+        try:
+            measured = run_async(driver.measure(target, load, self.tarantool_cpu))
+        finally:
+            os.sched_setaffinity(0, everywhere)
+        self.results.driver[name] = measured
 
     def run(self) -> Results:
-        for name in self.args.scenarios:
-            self.measure_api(name)
-        ceiling = [name for name in self.args.scenarios if name in CEILING_SCENARIOS]
-        if not self.args.no_ceiling and ceiling:
-            self.measure_ceiling(ceiling)
+        ceiling_names = [name for name in self.args.scenarios if name in CEILING_SCENARIOS]
+        ceiling = None if self.args.no_ceiling or not ceiling_names else self.start_ceiling()
+        try:
+            for name in self.args.scenarios:
+                if ceiling is not None and name in ceiling_names:
+                    self.measure_against_ceiling(name, ceiling)
+                else:
+                    self.measure_api(name)
+        finally:
+            if ceiling is not None:
+                ceiling.stop()
         scaling = [name for name in SCALING_SCENARIOS if name in self.args.scenarios]
         if self.args.scaling and self.args.workers == 1 and scaling:
             self.measure_scaling(scaling)

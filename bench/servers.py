@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.placement import pinned
 from kv_api.infrastructure.settings import Settings, TarantoolAddress
 from kv_api.infrastructure.tarantool.managed import (
     APP_USER,
@@ -31,10 +32,18 @@ class Process:
         self.log_path = log_path
         self.popen: subprocess.Popen[bytes] | None = None
 
-    def spawn(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+    def spawn(
+        self, argv: list[str], cwd: Path, env: dict[str, str], cpus: frozenset[int] | None = None
+    ) -> None:
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=pinned(cpus),
             )
 
     @property
@@ -69,11 +78,11 @@ class TarantoolServer(Process):
         self.user = APP_USER
         self.password = TARANTOOL_PASSWORD
 
-    def start(self, timeout: float = 30.0) -> "TarantoolServer":
+    def start(self, timeout: float = 30.0, cpus: frozenset[int] | None = None) -> "TarantoolServer":
         init = write_init_script(self.work_dir)
         env = instance_env(Settings(), self.password)
         env["KV_TT_WORK_DIR"] = str(self.work_dir)
-        self.spawn(["tarantool", str(init), str(self.address.port)], self.work_dir, env)
+        self.spawn(["tarantool", str(init), str(self.address.port)], self.work_dir, env, cpus)
         deadline = time.monotonic() + timeout
         while not _accepts(self.address.port):
             self.check_alive()
@@ -120,9 +129,9 @@ class ApiServer(Process):
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 60.0) -> "ApiServer":
+    def start(self, timeout: float = 60.0, cpus: frozenset[int] | None = None) -> "ApiServer":
         argv = [*_kv_api_command(), "serve", "--workers", str(self.workers)]
-        self.spawn(argv, self.data_dir, self.environment())
+        self.spawn(argv, self.data_dir, self.environment(), cpus)
         deadline = time.monotonic() + timeout
         while not _ready(self.base_url + "/ready"):
             self.check_alive()
@@ -170,7 +179,7 @@ class CeilingServer(Process):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> "CeilingServer":
+    def start(self, timeout: float = 30.0, cpus: frozenset[int] | None = None) -> "CeilingServer":
         address = self.tarantool.address
         argv = [
             sys.executable,
@@ -183,7 +192,7 @@ class CeilingServer(Process):
             f"--session={self.session}",
         ]
         root = Path(__file__).resolve().parents[1]
-        self.spawn(argv, root, {**os.environ, "PYTHONPATH": str(root)})
+        self.spawn(argv, root, {**os.environ, "PYTHONPATH": str(root)}, cpus)
         deadline = time.monotonic() + timeout
         while not _accepts(self.port):
             self.check_alive()

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.placement import pinned
 from bench.stats import Measurement
 
 SCRIPTS = Path(__file__).with_name("wrk")
@@ -23,6 +24,7 @@ class WrkJob:
     connections: int
     threads: int = 1
     timeout_s: int = 30
+    cpus: frozenset[int] | None = None  # bench/placement.py
 
     def argv(self, duration_s: float) -> list[str]:
         return [
@@ -42,6 +44,7 @@ class WrkJob:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=pinned(self.cpus),
         )
 
 

@@ -1,0 +1,42 @@
+"""`make bench` alternates the API and the ceiling in rounds: how rounds add up, how the ratio
+is taken, and where the processes are placed. No timing is asserted."""
+
+import os
+
+from bench.placement import Placement
+from bench.report import Results, rows
+from bench.stats import Measurement, combine
+
+
+def _round(requests: int, p50: float, p99: float, cpu: float) -> Measurement:
+    return Measurement(
+        requests=requests, seconds=3.0, batch_size=10, p50_ms=p50, p99_ms=p99, cpu_us=cpu
+    )
+
+
+def test_rounds_add_up_counts_weight_cpu_and_keep_the_worst_p99() -> None:
+    whole = combine([_round(3000, 5.0, 9.0, 300.0), _round(1000, 7.0, 20.0, 500.0)])
+    assert (whole.requests, whole.seconds, whole.requests_per_s) == (4000, 6.0, 4000 / 6)
+    assert whole.cpu_us == (3000 * 300.0 + 1000 * 500.0) / 4000
+    assert (whole.p50_ms, whole.p99_ms) == (6.0, 20.0)
+
+
+def test_the_ratio_is_the_median_round_and_the_table_shows_the_range() -> None:
+    api, top = _round(2000, 5, 9, 300), _round(3000, 4, 8, 200)
+    results = Results(
+        api={"read10": api}, ceiling={"read10": top}, ceiling_rounds={"read10": [0.6, 0.9, 0.62]}
+    )
+    assert results.ceiling_ratio("read10") == 0.62  # not the whole runs' 0.67
+    [row] = rows(results)
+    assert "0.62x (0.60-0.90)" in row
+    assert Results(api={"read10": api}, ceiling={"read10": top}).ceiling_ratio("read10") == 2 / 3
+
+
+def test_the_server_under_test_gets_a_cpu_of_its_own() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    placed = Placement.plan(True)
+    if len(cpus) < 2:
+        assert placed == Placement()
+        return
+    assert placed.server == frozenset(cpus[:1]) and placed.load == frozenset(cpus[1:])
+    assert Placement.plan(False) == Placement()
