@@ -4,7 +4,7 @@ is taken, and where the processes are placed. No timing is asserted."""
 import os
 
 from bench.placement import Placement
-from bench.report import Results, rows
+from bench.report import Results, rows, targets
 from bench.stats import Measurement, combine
 
 
@@ -40,3 +40,13 @@ def test_the_server_under_test_gets_a_cpu_of_its_own() -> None:
         return
     assert placed.server == frozenset(cpus[:1]) and placed.load == frozenset(cpus[1:])
     assert Placement.plan(False) == Placement()
+
+
+def test_a_ceiling_held_back_by_the_load_side_decides_nothing() -> None:
+    api = _round(3000, 5, 9, 330)
+    busy = Measurement(requests=12_000, seconds=3.0, batch_size=10, p50_ms=4, p99_ms=8, cpu_us=240)
+    idle = Measurement(requests=10_500, seconds=3.0, batch_size=10, p50_ms=4, p99_ms=8, cpu_us=240)
+    [bound] = targets(Results(api={"read10": api}, ceiling={"read10": busy}))
+    assert bound.met is False and "0.73x by CPU per request" in bound.actual
+    [held] = targets(Results(api={"read10": api}, ceiling={"read10": idle}))
+    assert held.met is None and "used 0.84 of its CPU" in held.actual
