@@ -13,7 +13,7 @@ from kv_api.infrastructure.tarantool.stats import read_store_stats
 from kv_api.presentation.change_feed import OPEN_WATCHES, OpenWatches, retention_context
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import Authenticator
-from kv_api.presentation.http.edge import edge_middleware
+from kv_api.presentation.http.edge import PRE_ROUTING, edge_middleware, pre_routing_answers
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.injection import bind_routes
 from kv_api.presentation.instrumentation import track_storage
@@ -143,6 +143,7 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     )
     app[CONTAINER] = container
     app[IN_FLIGHT] = in_flight
+    app[PRE_ROUTING] = pre_routing_answers(container.metrics(), settings.access_log)
     app.add_routes(bind_routes(users.routes, container))
     app.add_routes(bind_routes(users_face.routes, container))
     app.add_routes(bind_routes(kv.routes, container))

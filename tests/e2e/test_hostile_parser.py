@@ -1,6 +1,7 @@
 """What aiohttp's HTTP parser refuses still gets the JSON error body, the right status, and
 one quiet log line that quotes no header."""
 
+import time
 import zlib
 from collections.abc import Iterator
 
@@ -173,3 +174,43 @@ def test_a_parser_rejection_is_one_warning_line(server: ApiProcess) -> None:
 def test_ordinary_requests_still_work(server: ApiProcess, token: str) -> None:
     status, body = server.request("GET", "/api/users/me", token=token)
     assert status == 200, body
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "line"),
+    [
+        (
+            post("/api/login", b"{}", "Expect: bogus", "X-Request-ID: early-417"),
+            417,
+            "POST /api/login 417",
+        ),
+        (
+            post("/nowhere", b"not gzip", "Content-Encoding: gzip", "X-Request-ID: early-400"),
+            400,
+            "POST /nowhere 400",
+        ),
+        (
+            b"POST /api/write HTTP/1.1\r\n"
+            + HOST
+            + b"X-Request-ID: early-413\r\nContent-Length: 200000000\r\n\r\n",
+            413,
+            "POST /api/write 413",
+        ),
+    ],
+)
+def test_refusals_before_routing_carry_the_request_id_headers_and_a_log_line(
+    server: ApiProcess, raw: bytes, status: int, line: str
+) -> None:
+    """Refused by the edge limits before the app routes them: still an answer of the app's,
+    with the caller's request id, the hardening headers and an access-log line."""
+    answer = send(server, raw)
+    assert_json_error(answer, status)
+    assert answer.headers["x-request-id"] == f"early-{status}"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["cache-control"] == "no-store"
+    deadline = time.monotonic() + 5
+    while f"request_id=early-{status}" not in server.log():  # lines are flushed every 0.2 s
+        assert time.monotonic() < deadline, server.log()[-2000:]
+        time.sleep(0.05)
+    [logged] = [text for text in server.log().splitlines() if f"request_id=early-{status}" in text]
+    assert line in logged and "route=unmatched" in logged

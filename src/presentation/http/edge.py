@@ -15,12 +15,48 @@ from aiohttp.typedefs import Middleware
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.errors import Handler, response_for
 from kv_api.presentation.http.inflight import InFlightRequests
+from kv_api.presentation.http.limits import Refused
 from kv_api.presentation.http.metrics import Metrics
 from kv_api.presentation.http.observability import log_access
-from kv_api.presentation.http.request_context import REQUEST_ID_HEADER, enter, leave, request_id_for
+from kv_api.presentation.http.request_context import (
+    REQUEST_ID_HEADER,
+    UNMATCHED,
+    enter,
+    leave,
+    request_id_for,
+)
 from kv_api.presentation.http.security_headers import security_headers_for
 
 CLIENT_CLOSED = 499  # nginx's code for a client that went away before the answer
+PRE_ROUTING: web.AppKey[Refused] = web.AppKey("pre_routing")  # read by the server (protocol.py)
+
+
+def _stamp(response: web.StreamResponse, request_id: str, path: str) -> None:
+    headers = response.headers
+    headers[REQUEST_ID_HEADER] = request_id
+    for name, value in security_headers_for(path):
+        headers.setdefault(name, value)
+
+
+def pre_routing_answers(metrics: Metrics, access_log: bool) -> Refused:
+    """What the middleware below does for every answer, for the edge limits' refusals
+    (limits.py), which come before routing and so before any middleware: the request id,
+    the hardening headers, metrics and the access log, under the route `unmatched`."""
+    observe = metrics.observe_request
+
+    def finished(
+        request: web.BaseRequest, response: web.StreamResponse, started: float
+    ) -> web.StreamResponse:
+        assert isinstance(request, web.Request)  # the app's server makes only these
+        request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER))
+        _stamp(response, request_id, request.path)
+        elapsed = perf_counter() - started
+        observe(None, request.method, response.status, elapsed)
+        if access_log:
+            log_access(request, response.status, elapsed, request_id, UNMATCHED)
+        return response
+
+    return finished
 
 
 def edge_middleware(
@@ -56,10 +92,7 @@ def edge_middleware(
                 response = error
             status = response.status
             if not response.prepared:
-                headers = response.headers
-                headers[REQUEST_ID_HEADER] = request_id
-                for name, value in security_headers_for(request.path):
-                    headers.setdefault(name, value)
+                _stamp(response, request_id, request.path)
                 if in_flight.draining:
                     response.force_close()
             return response

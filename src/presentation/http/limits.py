@@ -9,12 +9,14 @@ deflate body (400) from a well-formed one the server does not take (415)."""
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from time import perf_counter
 
 from aiohttp import hdrs, web
 
 from kv_api.presentation.http.errors import error_response
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+Refused = Callable[[web.BaseRequest, web.StreamResponse, float], web.StreamResponse]
 _INFLATABLE = {"gzip", "x-gzip", "deflate"}
 
 
@@ -28,7 +30,9 @@ class EdgeLimits:
     max_header_bytes: int
 
 
-def guard(handler: Handler, limits: EdgeLimits) -> Handler:
+def guard(handler: Handler, limits: EdgeLimits, refused: Refused | None = None) -> Handler:
+    """`handler` behind the refusals above; `refused` finishes a refusal as the app finishes
+    its own answers (request id, headers, metrics, access log: edge.pre_routing_answers)."""
     max_body_bytes = limits.max_body_bytes
 
     async def guarded(request: web.BaseRequest) -> web.StreamResponse:
@@ -39,9 +43,10 @@ def guard(handler: Handler, limits: EdgeLimits) -> Handler:
             or hdrs.CONTENT_ENCODING in headers
             or _too_long(request, max_body_bytes)
         ):
+            started = perf_counter()
             refusal = await early_refusal(request, max_body_bytes)
             if refusal is not None:
-                return refusal
+                return refusal if refused is None else refused(request, refusal, started)
         return await handler(request)
 
     return guarded

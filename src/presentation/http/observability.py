@@ -31,7 +31,14 @@ _START = logging._startTime  # type: ignore[attr-defined]
 _new_record = logging.LogRecord.__new__
 
 
-def log_access(request: web.Request, status: int, elapsed: float, request_id: str) -> None:
+def log_access(
+    request: web.Request,
+    status: int,
+    elapsed: float,
+    request_id: str,
+    route: str | None = None,
+) -> None:
+    """route: the request's route template, looked up when not given (not before routing)."""
     if not access_logger.isEnabledFor(logging.INFO):
         return
     # the percent-encoded path: no query string (it may hold key names), no injected newlines
@@ -44,7 +51,7 @@ def log_access(request: web.Request, status: int, elapsed: float, request_id: st
         "remote": request.remote,
         "request_id": request_id,
         "method": method,
-        "route": route_of(request),
+        "route": route_of(request) if route is None else route,
     }
     session = request.get(SESSION_KEY)
     if session is not None:

@@ -10,7 +10,8 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
-from kv_api.presentation.http.limits import EdgeLimits, guard
+from kv_api.presentation.http.edge import PRE_ROUTING
+from kv_api.presentation.http.limits import EdgeLimits, Refused, guard
 from kv_api.presentation.http.parser_errors import parser_error_response, raw_answer
 
 _BUSY = raw_answer(503, "too_many_connections", "the server is at its connection limit", 1)
@@ -20,9 +21,11 @@ _SLOW_BODY = raw_answer(408, "request_timeout", "the request body took too long"
 
 
 class EdgeServer(web.Server):
-    def __init__(self, base: web.Server, limits: EdgeLimits) -> None:
+    def __init__(
+        self, base: web.Server, limits: EdgeLimits, refused: Refused | None = None
+    ) -> None:
         super().__init__(
-            guard(base.request_handler, limits),
+            guard(base.request_handler, limits, refused),
             request_factory=base.request_factory,
             handler_cancellation=base.handler_cancellation,
             loop=asyncio.get_running_loop(),
@@ -149,4 +152,4 @@ class EdgeAppRunner(web.AppRunner):
         self._limits = limits
 
     async def _make_server(self) -> web.Server:
-        return EdgeServer(await super()._make_server(), self._limits)
+        return EdgeServer(await super()._make_server(), self._limits, self.app.get(PRE_ROUTING))
