@@ -18,6 +18,7 @@ from kv_api.application.users.logout import LogoutHandler
 from kv_api.application.users.manage import ListUsersHandler, RemoveUserHandler
 from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
 from kv_api.application.users.register import RegisterUserHandler
+from kv_api.application.users.registration_limit import RegistrationLimit
 from kv_api.application.users.reset_password import ResetPasswordHandler
 from kv_api.domain.changes import WatchLimits
 from kv_api.domain.keys import BatchLimits
@@ -37,7 +38,6 @@ from kv_api.infrastructure.tarantool.sessions import (
 from kv_api.infrastructure.tarantool.storage import Storage
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from kv_api.presentation.http.metrics import Metrics
-from kv_api.presentation.http.rate_limit import AddressRateLimiter
 from kv_api.presentation.instrumentation import ObservedKeyValueRepository, ObservedLogin
 
 
@@ -102,6 +102,8 @@ class Container(containers.DeclarativeContainer):
         storage.provided.primary,
         settings.provided.login_max_failures,
         settings.provided.login_window,
+        # its purge also drops the registration counters kept in the same space
+        providers.Callable(max, settings.provided.login_window, settings.provided.register_window),
     )
     kv = providers.Singleton(
         ObservedKeyValueRepository,
@@ -117,9 +119,14 @@ class Container(containers.DeclarativeContainer):
     )
 
     registration_limit = providers.Singleton(
-        AddressRateLimiter,
-        settings.provided.register_max_per_window,
-        settings.provided.register_window,
+        RegistrationLimit,
+        providers.Singleton(
+            TarantoolLoginThrottle,
+            storage.provided.primary,
+            settings.provided.register_max_per_window,
+            settings.provided.register_window,
+        ),
+        clock,
     )
     register_user = providers.Singleton(
         RegisterUserHandler, users, hasher, tokens, clock, password_policy

@@ -50,3 +50,21 @@ async def test_purge_drops_only_expired_revocations(
         [expired.token_id, live.token_id],
     )
     assert list(rows) == [False, True]
+
+
+async def test_purge_keeps_counters_as_long_as_the_longest_window_sharing_the_space(
+    client: TarantoolClient,
+) -> None:
+    """Registrations count in the same space with their own window: the login throttle's purge
+    keeps every counter for the longer of the two (keep_for), not only for its own window."""
+    throttle = TarantoolLoginThrottle(client, max_failures=5, window=WINDOW, keep_for=10 * WINDOW)
+    registrations = TarantoolLoginThrottle(client, max_failures=2, window=10 * WINDOW)
+    scope = f"register:{uuid.uuid4().hex}"
+    now = 2_100_000_000
+    await registrations.attempt([scope], now - 2 * WINDOW)
+    await registrations.attempt([scope], now - 2 * WINDOW)
+    await throttle.purge_stale(now)
+    assert await _failure_rows(client, [scope]) == [scope]
+    assert await registrations.attempt([scope], now) > 0  # still inside its window: refused
+    await throttle.purge_stale(now + 10 * WINDOW)
+    assert await _failure_rows(client, [scope]) == []

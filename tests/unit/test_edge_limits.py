@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 
 import msgspec
 import orjson
@@ -7,30 +8,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kv_api.application.errors import RateLimited
+from kv_api.application.users.registration_limit import RegistrationLimit
 from kv_api.presentation.http.bounded_json import JSON_PER_MSGPACK_BYTE, _pair_by_pair, read_answer
 from kv_api.presentation.http.problems import BadRequest
-from kv_api.presentation.http.rate_limit import AddressRateLimiter
+from tests.unit.fakes import FakeClock, FakeLoginThrottle
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_registrations_are_counted_per_address_in_a_fixed_window() -> None:
-    clock = Clock()
-    limiter = AddressRateLimiter(2, 60, clock)
-    limiter.check("a")
-    limiter.check("a")
-    limiter.check("b")
+async def test_registrations_are_counted_per_address_in_a_fixed_window() -> None:
+    clock = FakeClock()
+    limiter = RegistrationLimit(FakeLoginThrottle(max_failures=2, window=60), clock)
+    await limiter.check("a")
+    await limiter.check("a")
+    await limiter.check("b")
     with pytest.raises(RateLimited) as refused:
-        limiter.check("a")
+        await limiter.check("a")
     assert refused.value.retry_after == 60
-    clock.now += 60
-    limiter.check("a")
+    assert "registrations" in str(refused.value)
+    clock.current += timedelta(seconds=60)
+    await limiter.check("a")
 
 
 def test_the_read_answer_is_the_json_of_the_whole_answer() -> None:

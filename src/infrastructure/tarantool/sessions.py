@@ -20,10 +20,17 @@ class TarantoolTokenRevocations:
 
 
 class TarantoolLoginThrottle:
-    def __init__(self, client: TarantoolClient, max_failures: int, window: int) -> None:
+    """Fixed-window counters per scope (kv_login_attempt). keep_for: how long a counter must
+    outlive its start for every user of the space (registrations share it with their own
+    window); the window itself when not given."""
+
+    def __init__(
+        self, client: TarantoolClient, max_failures: int, window: int, keep_for: int | None = None
+    ) -> None:
         self._client = client
         self._max_failures = max_failures
         self._window = window
+        self._keep_for = window if keep_for is None else keep_for
 
     async def attempt(self, scopes: Sequence[str], now: int) -> int:
         args = [list(scopes), now, self._window, self._max_failures]
@@ -34,5 +41,5 @@ class TarantoolLoginThrottle:
 
     async def purge_stale(self, now: int, batch: int = 10_000) -> int:
         """Drops counters whose window is over; they can no longer limit anyone."""
-        older_than = now - self._window
+        older_than = now - self._keep_for
         return int(await self._client.call("kv_purge_login_failures", [older_than, batch]))

@@ -23,12 +23,12 @@ from kv_api.application.users.profile import (
     UpdateProfileHandler,
 )
 from kv_api.application.users.register import Registered, RegisterUserHandler
+from kv_api.application.users.registration_limit import RegistrationLimit
 from kv_api.domain.users import User
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
 from kv_api.presentation.http.json import json_response, read_json
 from kv_api.presentation.http.problems import BadRequest
-from kv_api.presentation.http.rate_limit import AddressRateLimiter
 from kv_api.presentation.http.schemas import LoginRequest, RegisterRequest, UpdateProfileRequest
 
 routes = web.RouteTableDef()
@@ -76,10 +76,10 @@ def client_address(request: web.Request) -> str:
 
 
 async def register_account(
-    request: web.Request, schema: Schema, handler: RegisterUserHandler, limit: AddressRateLimiter
+    request: web.Request, schema: Schema, handler: RegisterUserHandler, limit: RegistrationLimit
 ) -> Registered:
     """Both faces' registration: the per-address limit, every problem at once, the use case."""
-    limit.check(client_address(request))
+    await limit.check(client_address(request))
     body = load_all_problems(schema, await read_json(request), handler.problems)
     return await handler(RegisterUser(**body))
 
@@ -89,7 +89,7 @@ async def register_account(
 async def register(
     request: web.Request,
     handler: RegisterUserHandler = Provide[Container.register_user],
-    limit: AddressRateLimiter = Provide[Container.registration_limit],
+    limit: RegistrationLimit = Provide[Container.registration_limit],
 ) -> web.Response:
     result = await register_account(request, _register, handler, limit)
     return json_response(

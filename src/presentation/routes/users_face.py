@@ -15,6 +15,7 @@ from kv_api.application.users.login import LoginHandler
 from kv_api.application.users.logout import LogoutHandler
 from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
 from kv_api.application.users.register import RegisterUserHandler
+from kv_api.application.users.registration_limit import RegistrationLimit
 from kv_api.domain.errors import DomainError
 from kv_api.domain.users import User
 from kv_api.presentation.container import Container
@@ -22,7 +23,6 @@ from kv_api.presentation.http.auth import current_session
 from kv_api.presentation.http.errors import response_for
 from kv_api.presentation.http.json import json_response, read_json
 from kv_api.presentation.http.problems import BadRequest
-from kv_api.presentation.http.rate_limit import AddressRateLimiter
 from kv_api.presentation.http.schemas import LoginRequest
 from kv_api.presentation.http.users_face_schemas import (
     REGISTRATION_DATE_FORMAT,
@@ -76,7 +76,7 @@ def token_body(token: str) -> dict[str, str]:
 async def register(
     request: web.Request,
     handler: RegisterUserHandler = Provide[Container.register_user],
-    limit: AddressRateLimiter = Provide[Container.registration_limit],
+    limit: RegistrationLimit = Provide[Container.registration_limit],
 ) -> web.Response:
     result = await register_account(request, _register, handler, limit)
     return json_response({"data": account_body(result.user), **token_body(result.token.token)})
