@@ -1,6 +1,6 @@
 """`make bench`: the API under wrk load next to the raw asynctnt driver, in one run.
 
-python -m bench.run [--duration 10] [--workers 1] [--connections 16] [--scenarios read10,...]
+python -m bench.run [--duration 8] [--workers 1] [--connections 16] [--scenarios read10,...]
 """
 
 import argparse
@@ -22,7 +22,7 @@ DEFAULT_OUTPUT = Path(__file__).with_name("results") / "latest.json"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each")
     parser.add_argument("--workers", type=int, default=1, help="kv-api serve --workers N")
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients")

@@ -141,7 +141,7 @@ class BufferedStreamHandler(logging.Handler):
 def json_stream_of(logger: logging.Logger) -> BufferedStreamHandler | None:
     """The handler every INFO record of `logger` reaches when it is the only one, has no
     filter but the request-context one and writes JSON: the way `configure_logging` sets
-    logging up. A caller may then hand it fields and skip the LogRecord, which is most of an
+    logging up. A caller may then hand it fields and skip the LogRecord, about half of an
     access-log line's cost (docs/decisions/018-*). None for any other set-up (tests that
     capture records, an application embedding ours): records then go the usual way."""
     found: logging.Handler | None = None

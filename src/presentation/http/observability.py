@@ -1,8 +1,8 @@
 """The access log: one INFO line per request on the `kv_api.access` logger.
 
 With logging as `kv-api serve` sets it up (one buffered JSON stream), the line's fields go
-straight to that stream's formatter: no LogRecord, no handler and filter calls, a third of the
-cost (docs/decisions/018-*). With any other set-up a record is built from a template instead
+straight to that stream's formatter: no LogRecord, no handler and filter calls, about half
+the cost (docs/decisions/018-*). With any other set-up a record is built from a template instead
 of through `Logger.info` (caller lookup, LogRecord.__init__, `extra` merging); it carries the
 request's id, method, route and user itself, so the request context filter has nothing left
 to look up, and it names its own fields (OWN_FIELDS), so a formatter need not sort them out of
