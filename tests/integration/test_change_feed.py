@@ -1,6 +1,7 @@
 """The Tarantool change feed: kv_watch through the adapter, and the watch slots' accounting."""
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 
@@ -161,3 +162,36 @@ async def test_one_call_examines_a_bounded_part_of_the_log_and_looping_reaches_t
     expected = ["k1999", *(f"k1999{i}" for i in range(10))]
     assert [(c.key, c.revision) for c in found] == [(k, int(k[1:])) for k in expected]
     watcher.close()
+
+
+async def _waiting_in_tarantool(client: TarantoolClient, user_id: int) -> int:
+    code = (
+        "local H = rawget(_G, '__kv_helpers_v2') "
+        "local w = H and H.waiters[...] return w and w.n or 0"
+    )
+    return int(await client.eval(code, [user_id]))
+
+
+async def test_a_watch_whose_caller_is_gone_stops_waiting_within_a_second(
+    tarantool: TarantoolProcess, connect: MakeClient, client: TarantoolClient, session: Session
+) -> None:
+    """An API process that dies (or restarts) leaves its watch calls behind in Tarantool; each
+    must end once its connection is gone, not wait out its timeout holding a request slot."""
+    doomed = await connect(tarantool)
+    kv = TarantoolKeyValueRepository(client)
+    since = (await kv.write(session, {"k": 1}, WriteOptions())).revision
+    feed = TarantoolChangeFeed(doomed, doomed, max_watches=5)
+    watcher = feed.open()
+    waiting = asyncio.create_task(watcher.next(session, spec(since, timeout=60)))
+    for _ in range(100):
+        if await _waiting_in_tarantool(client, session.user_id) == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert await _waiting_in_tarantool(client, session.user_id) == 1
+    await doomed.close()  # as a killed process's connection closes
+    with contextlib.suppress(Exception):
+        await waiting
+    deadline = time.monotonic() + 5
+    while await _waiting_in_tarantool(client, session.user_id) != 0:
+        assert time.monotonic() < deadline, "the watch still waits for a caller that is gone"
+        await asyncio.sleep(0.1)
