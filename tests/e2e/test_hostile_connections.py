@@ -7,7 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.raw_http import closed_by_server, connect, exchange, read_response
+from tests.support.raw_http import (
+    assert_hardened,
+    closed_by_server,
+    connect,
+    exchange,
+    read_response,
+)
 from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
@@ -44,6 +50,7 @@ def test_headers_that_never_finish_get_a_408(server: ApiProcess) -> None:
         answer = read_response(sock)
         assert answer is not None and answer.status == 408
         assert answer.json()["error"]["code"] == "request_timeout"
+        assert_hardened(answer)
         assert closed_by_server(sock)
 
 
@@ -52,6 +59,7 @@ def test_a_body_that_never_finishes_gets_a_408(server: ApiProcess) -> None:
         sock.sendall(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
         answer = read_response(sock)
         assert answer is not None and answer.status == 408
+        assert_hardened(answer)
         assert closed_by_server(sock)
 
 
@@ -74,6 +82,7 @@ def test_connections_past_the_cap_get_a_503_and_the_server_recovers(server: ApiP
         assert extra is not None and extra.status == 503
         assert extra.json()["error"]["code"] == "too_many_connections"
         assert extra.headers["retry-after"]
+        assert_hardened(extra)
     server.wait_for("/health", 200, timeout=WAIT)  # once the server has seen them close
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import unique_name
-from tests.support.raw_http import RawResponse, exchange
+from tests.support.raw_http import RawResponse, assert_hardened, exchange
 from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
@@ -93,13 +93,16 @@ def test_a_huge_authorization_header_is_a_401(server: ApiProcess) -> None:
 
 def test_headers_past_any_sane_size_are_a_431(server: ApiProcess) -> None:
     raw = b"GET /health HTTP/1.1\r\n" + HOST + b"X-Filler: " + b"a" * 100_000 + b"\r\n\r\n"
-    assert_json_error(send(server, raw), 431)
+    answer = send(server, raw)
+    assert_json_error(answer, 431)
+    assert_hardened(answer)
 
 
 def test_an_unknown_method_is_a_405_with_allow(server: ApiProcess) -> None:
     answer = send(server, b"FOO /api/users/me HTTP/1.1\r\n" + HOST + b"\r\n")
     assert_json_error(answer, 405)
     assert "GET" in answer.headers["allow"]
+    assert_hardened(answer)
 
 
 def test_an_unknown_expectation_is_a_417(server: ApiProcess) -> None:
@@ -136,6 +139,7 @@ def test_an_oversized_declared_body_is_refused_before_it_is_read(server: ApiProc
 def test_malformed_framing_is_a_400(server: ApiProcess, framing: bytes) -> None:
     answer = send(server, b"POST /api/login HTTP/1.1\r\n" + HOST + framing)
     assert_json_error(answer, 400)
+    assert_hardened(answer)
 
 
 def test_parser_rejections_log_one_quiet_line_without_the_token(

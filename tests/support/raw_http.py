@@ -1,6 +1,7 @@
 """Raw HTTP/1.1 over a loopback socket, for requests no well-behaved client would send."""
 
 import json
+import re
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,3 +71,10 @@ def closed_by_server(sock: socket.socket) -> bool:
     except ConnectionResetError:
         return True
     return True
+
+
+def assert_hardened(answer: RawResponse) -> None:
+    """A new request id and the hardening headers, as on every answer of the app's."""
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers.get("x-request-id", "")), answer
+    assert answer.headers.get("x-content-type-options") == "nosniff", answer
+    assert answer.headers.get("cache-control") == "no-store", answer

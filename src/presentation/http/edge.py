@@ -31,7 +31,8 @@ CLIENT_CLOSED = 499  # nginx's code for a client that went away before the answe
 PRE_ROUTING: web.AppKey[Refused] = web.AppKey("pre_routing")  # read by the server (protocol.py)
 
 
-def _stamp(response: web.StreamResponse, request_id: str, path: str) -> None:
+def stamp(response: web.StreamResponse, request_id: str, path: str) -> None:
+    """The request id and the hardening headers (defaults: a handler's own value wins)."""
     headers = response.headers
     headers[REQUEST_ID_HEADER] = request_id
     for name, value in security_headers_for(path):
@@ -49,7 +50,7 @@ def pre_routing_answers(metrics: Metrics, access_log: bool) -> Refused:
     ) -> web.StreamResponse:
         assert isinstance(request, web.Request)  # the app's server makes only these
         request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER))
-        _stamp(response, request_id, request.path)
+        stamp(response, request_id, request.path)
         elapsed = perf_counter() - started
         observe(None, request.method, response.status, elapsed)
         if access_log:
@@ -92,7 +93,7 @@ def edge_middleware(
                 response = error
             status = response.status
             if not response.prepared:
-                _stamp(response, request_id, request.path)
+                stamp(response, request_id, request.path)
                 if in_flight.draining:
                     response.force_close()
             return response

@@ -14,10 +14,10 @@ from kv_api.presentation.http.edge import PRE_ROUTING
 from kv_api.presentation.http.limits import EdgeLimits, Refused, guard
 from kv_api.presentation.http.parser_errors import parser_error_response, raw_answer
 
-_BUSY = raw_answer(503, "too_many_connections", "the server is at its connection limit", 1)
-_SLOW_HEADERS = raw_answer(408, "request_timeout", "the request headers took too long")
+_BUSY = (503, "too_many_connections", "the server is at its connection limit", 1)
+_SLOW_HEADERS = (408, "request_timeout", "the request headers took too long")
 _REFUSED_LINGER = 1.0
-_SLOW_BODY = raw_answer(408, "request_timeout", "the request body took too long")
+_SLOW_BODY = (408, "request_timeout", "the request body took too long")
 
 
 class EdgeServer(web.Server):
@@ -60,7 +60,7 @@ class EdgeRequestHandler(RequestHandler):
         # with its request unread would reset the connection and lose the answer.
         self._refused = True
         writer = cast(asyncio.Transport, transport)  # uvloop's is not a WriteTransport subclass
-        writer.write(_BUSY)
+        writer.write(raw_answer(*_BUSY))
         if writer.can_write_eof():
             writer.write_eof()
         self._linger = self._loop.call_later(_REFUSED_LINGER, writer.close)
@@ -122,7 +122,7 @@ class EdgeRequestHandler(RequestHandler):
     def _headers_timed_out(self, count: int) -> None:
         self._header_timer = None
         if self._request_count == count and self.transport is not None:
-            self.transport.write(_SLOW_HEADERS)
+            self.transport.write(raw_answer(*_SLOW_HEADERS))
             self.force_close()
 
     def _arm_body_timer(self, payload: StreamReader) -> None:
@@ -136,7 +136,7 @@ class EdgeRequestHandler(RequestHandler):
             return
         current = self._current_request
         if current is not None and current.writer.output_size == 0:
-            self.transport.write(_SLOW_BODY)
+            self.transport.write(raw_answer(*_SLOW_BODY))
         self.force_close()
 
 
