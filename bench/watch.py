@@ -84,9 +84,15 @@ class WatchFigures:
             f"p99 {d['paced_p99_ms']} ms); "
             f"CPU over {IDLE_S:.0f} s with the watchers parked: API "
             f"{self.idle_cpu_ms['api']:.0f} ms, Tarantool {self.idle_cpu_ms['tarantool']:.0f} ms; "
-            f"RSS per idle watcher: API {d['rss_kib_per_watcher']['api']} KiB, "
-            f"Tarantool {d['rss_kib_per_watcher']['tarantool']} KiB; 429s {self.refused}"
+            f"RSS per idle watcher: API {_per_watcher(d['rss_kib_per_watcher']['api'])}, "
+            f"Tarantool {_per_watcher(d['rss_kib_per_watcher']['tarantool'])}; "
+            f"429s {self.refused}"
         )
+
+
+def _per_watcher(kib: float) -> str:
+    # a process's RSS also falls (freed pages, a collection) while the watchers park
+    return f"{kib} KiB" if kib >= 0 else f"not measurable (RSS fell by {-kib} KiB per watcher)"
 
 
 def rss_kib(pid: int) -> int:
