@@ -157,13 +157,15 @@ def json_stream_of(logger: logging.Logger) -> BufferedStreamHandler | None:
             break
         current = current.parent
     if (
-        type(found) is BufferedStreamHandler
-        and found.level <= logging.INFO
-        and type(found.formatter) is JsonFormatter
-        and all(type(each) is RequestContextFilter for each in found.filters)
+        type(found) is not BufferedStreamHandler
+        or found.level > logging.INFO
+        or type(found.formatter) is not JsonFormatter
     ):
-        return found
-    return None
+        return None
+    for each in found.filters:  # a loop, not all(...): it runs for every request
+        if type(each) is not RequestContextFilter:
+            return None
+    return found
 
 
 def log_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
