@@ -171,5 +171,17 @@ def run(settings: Settings, workers: int) -> None:
     try:
         loop.run_until_complete(main)
     finally:
+        _cancel_leftovers(loop)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Tasks still pending once the server has stopped (aiohttp's handler of a connection the
+    client closed while its refused body was being drained) are cancelled and awaited, as
+    asyncio.run does, instead of being destroyed pending with an error in the log."""
+    leftovers = asyncio.all_tasks(loop)
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))

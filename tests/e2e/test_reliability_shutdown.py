@@ -152,3 +152,24 @@ async def test_shutdown_waits_no_longer_than_kv_shutdown_timeout_for_a_stalled_r
         await asyncio.to_thread(api.stop, signal.SIGKILL)
     assert code == 0
     assert not pid_alive(tarantool_pid), "the managed tarantool outlived kv-api"
+
+
+async def test_sigterm_while_a_refused_body_lingers_leaves_no_task_behind(tmp_path: Path) -> None:
+    """A 413 for a declared body over the limit leaves aiohttp reading and dropping the body
+    for a while (closing at once could reset the connection and lose the answer); a SIGTERM
+    then must still end that connection's task, not leave it to be destroyed pending."""
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "var").start)
+    assert api.process is not None
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", api.port)
+        writer.write(b"POST /api/write HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n")
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"HTTP/1.1 413")
+        writer.close()  # as curl does once it has the answer
+        await asyncio.sleep(0.5)
+        api.process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(api.process.wait, 30)
+    finally:
+        await asyncio.to_thread(api.stop, signal.SIGKILL)
+    assert code == 0
+    assert "Task was destroyed" not in api.log()
