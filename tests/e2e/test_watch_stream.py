@@ -23,6 +23,7 @@ async def test_one_event_per_change_with_the_revision_as_id_on_its_last(
     stream = await open_stream(api, auth, since=0)
     assert stream.resp.headers["Cache-Control"] == "no-store"
     assert stream.resp.headers["X-Request-ID"]
+    assert stream.resp.headers["X-Content-Type-Options"] == "nosniff"
     first = await write(api, auth, {"a": 1, "b": 2})
     second = await write(api, auth, {"a": 3})
     events = await _events(stream, 3)

@@ -15,11 +15,11 @@ from kv_api.domain.changes import Change
 from kv_api.presentation.change_feed import OPEN_WATCHES, OpenWatches
 from kv_api.presentation.container import Container
 from kv_api.presentation.http.auth import current_session
+from kv_api.presentation.http.edge import stamp
 from kv_api.presentation.http.errors import error_body, error_response
 from kv_api.presentation.http.json import json_response
 from kv_api.presentation.http.problems import BadRequest
-from kv_api.presentation.http.request_context import REQUEST_ID_HEADER, current_request_id
-from kv_api.presentation.http.security_headers import API_HEADERS
+from kv_api.presentation.http.request_context import current_request_id, new_request_id
 from kv_api.presentation.http.watch_schemas import WatchQuery
 
 routes = web.RouteTableDef()
@@ -137,14 +137,10 @@ async def _end(response: web.StreamResponse, data: dict[str, Any]) -> None:
 
 
 async def _open_stream(request: web.Request) -> web.StreamResponse:
-    """Prepared here, so the headers the edge adds to other answers are set here too."""
+    """Prepared here, so the headers the edge adds to other answers are set here too (stamp)."""
     response = web.StreamResponse(headers={"Content-Type": EVENT_STREAM})
-    for name, value in API_HEADERS:
-        response.headers[name] = value
     response.headers["X-Accel-Buffering"] = "no"  # proxies must pass each event on at once
-    request_id = current_request_id()
-    if request_id is not None:
-        response.headers[REQUEST_ID_HEADER] = request_id
+    stamp(response, current_request_id() or new_request_id(), request.path)
     await response.prepare(request)
     await response.write(f"retry: {RECONNECT_MS}\n\n".encode())
     return response
