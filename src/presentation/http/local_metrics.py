@@ -81,18 +81,9 @@ class _Family(Generic[Child]):
         return self._children[()]
 
     def describe(self) -> list[Metric]:
-        return [self._family()]
+        return self.collect()  # names the family for the registry's clash check
 
     def collect(self) -> list[Metric]:
-        family = self._family()
-        for values, child in self._children.items():
-            self._add(family, list(values), child)
-        return [family]
-
-    def _family(self) -> Metric:
-        raise NotImplementedError
-
-    def _add(self, family: Metric, values: list[str], child: Child) -> None:
         raise NotImplementedError
 
 
@@ -110,12 +101,11 @@ class LocalCounter(_Family[CounterChild]):
     def inc(self, amount: float = 1) -> None:
         self._unlabelled().inc(amount)
 
-    def _family(self) -> Metric:
-        return CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
-
-    def _add(self, family: Metric, values: list[str], child: CounterChild) -> None:
-        assert isinstance(family, CounterMetricFamily)
-        family.add_metric(values, child.value)
+    def collect(self) -> list[Metric]:
+        family = CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for values, child in self._children.items():
+            family.add_metric(list(values), child.value)
+        return [family]
 
 
 class LocalHistogram(_Family[HistogramChild]):
@@ -137,13 +127,12 @@ class LocalHistogram(_Family[HistogramChild]):
     def observe(self, amount: float) -> None:
         self._unlabelled().observe(amount)
 
-    def _family(self) -> Metric:
-        return HistogramMetricFamily(self._name, self._documentation, labels=self._labelnames)
-
-    def _add(self, family: Metric, values: list[str], child: HistogramChild) -> None:
-        assert isinstance(family, HistogramMetricFamily)
-        buckets, total = [], 0
-        for le, count in zip(self._les, child.counts, strict=True):
-            total += count
-            buckets.append((le, float(total)))
-        family.add_metric(values, buckets, child.sum)
+    def collect(self) -> list[Metric]:
+        family = HistogramMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for values, child in self._children.items():
+            buckets, total = [], 0
+            for le, count in zip(self._les, child.counts, strict=True):
+                total += count
+                buckets.append((le, float(total)))
+            family.add_metric(list(values), buckets, child.sum)
+        return [family]
