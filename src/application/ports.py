@@ -1,7 +1,8 @@
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from kv_api.domain.changes import Change
 from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
@@ -101,7 +102,10 @@ class TokenRevocations(Protocol):
     async def purge_expired(self, now: int) -> int: ...
 
 
-class LoginThrottle(Protocol):
+class AttemptCounter(Protocol):
+    """Attempts counted per scope in fixed windows, shared by every API process: the failed
+    logins' throttle and the registration limit."""
+
     async def attempt(self, scopes: Sequence[str], now: int) -> int:
         """Seconds to wait if any scope is over its limit; else 0, counting the attempt."""
         ...
@@ -109,25 +113,36 @@ class LoginThrottle(Protocol):
     async def succeeded(self, reset_scope: str, other_scopes: Sequence[str]) -> None: ...
 
 
-class CheckedPairs(Protocol):
-    """The pairs of a write batch as a request's body decoder left them: already checked
-    against the service's BatchLimits (the container gives the decoder the same object),
-    the values kept in whatever form the storage adapter that made them takes."""
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """The pairs of a write, checked against the batch rules and encoded by a BatchEncoder for
+    the repository it was made for. The application reads only the keys; `encoded` holds one
+    entry per key, in a form only that repository reads."""
 
-    @property
-    def keys(self) -> Sequence[str]: ...
+    keys: list[str]
+    encoded: Sequence[object]
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
-WriteItems = Mapping[str, JsonValue] | CheckedPairs
+class BatchEncoder(Protocol):
+    """Makes the one batch type the repository takes: from a request body on the fast path,
+    from parsed pairs otherwise. Both raise the domain's errors, naming the key at fault."""
+
+    def from_body(self, body: bytes) -> tuple[PreparedBatch, dict[str, Any]] | None:
+        """The pairs of a write body and its other top-level members, or None when the body
+        needs the usual path (parse, schema, from_items), which also names any problem."""
+        ...
+
+    def from_items(self, items: Mapping[str, JsonValue]) -> PreparedBatch: ...
 
 
 class KeyValueRepository(Protocol):
     """Every method raises SessionExpired when the session is no longer valid."""
 
     async def write(
-        self, session: Session, items: WriteItems, options: WriteOptions
+        self, session: Session, batch: PreparedBatch, options: WriteOptions
     ) -> WriteOutcome:
         """Values the storage format cannot hold raise InvalidValue naming the key; a failed
         if_version raises VersionConflict and writes nothing."""
@@ -178,19 +193,18 @@ class ChangeBatch:
 
 
 class Watcher(Protocol):
-    """One open watch (a long poll or a stream): it holds one of the process's watch slots
-    from `ChangeFeed.open` until closed and its last storage call has returned."""
+    """One open watch (a long poll or a stream), making one storage call at a time."""
 
-    async def next(self, session: Session, spec: WatchSpec) -> ChangeBatch:
+    async def next(self, spec: WatchSpec) -> ChangeBatch:
         """Raises SessionExpired, HistoryCompacted (since is older than the kept history)."""
         ...
 
-    def close(self) -> None: ...
-
 
 class ChangeFeed(Protocol):
-    def open(self) -> Watcher:
-        """Raises TooManyWatches when every slot is taken."""
+    def watch(self, session: Session) -> AbstractContextManager[Watcher]:
+        """A watch of the session's keys. Raises TooManyWatches when every slot is taken; a
+        slot is given back once the watch is closed and its last storage call has returned
+        (a call abandoned by its client still runs in the store until it answers)."""
         ...
 
     async def purge(self, before: float, batch: int) -> int:

@@ -7,7 +7,9 @@ from enum import StrEnum
 from kv_api.domain.errors import InvalidField
 from kv_api.domain.keys import JsonValue
 
-MAX_PREFIX_BYTES = 1024  # the longest key
+MAX_REVISION = 2**63 - 1  # revisions travel as signed 64-bit integers
+MAX_TIMEOUT = 3600.0  # the longest wait a request may ask for; the server's own bound cuts it
+DEFAULT_WATCH_LIMIT, MAX_WATCH_LIMIT = 100, 1000  # changes per answer
 
 
 class ChangeOp(StrEnum):
@@ -31,31 +33,28 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class WatchLimits:
-    default_limit: int = 100
-    max_limit: int = 1000
+    """The bounds of one watch call. A longer wait than the server allows is cut to its
+    bound, as Consul does; every other number outside its bounds is refused."""
+
+    default_limit: int = DEFAULT_WATCH_LIMIT
+    max_limit: int = MAX_WATCH_LIMIT
     max_timeout: float = 60.0
 
     def limit(self, asked: int | None) -> int:
         if asked is None:
             return self.default_limit
-        if asked < 1:
-            raise InvalidField({"limit": ["must be at least 1"]})
-        return min(asked, self.max_limit)
+        if not 1 <= asked <= self.max_limit:
+            raise InvalidField({"limit": [f"must be between 1 and {self.max_limit}"]})
+        return asked
 
     def timeout(self, asked: float | None) -> float:
-        """A longer wait than the server allows is cut to its bound, as Consul does."""
         if asked is None:
             return self.max_timeout
-        if not asked >= 0:  # also refuses NaN
-            raise InvalidField({"timeout": ["must be a number of seconds, at least 0"]})
+        if not 0 <= asked <= MAX_TIMEOUT:  # also refuses NaN
+            raise InvalidField({"timeout": [f"must be between 0 and {MAX_TIMEOUT} seconds"]})
         return min(asked, self.max_timeout)
 
     @staticmethod
     def check_since(since: int | None) -> None:
-        if since is not None and since < 0:
-            raise InvalidField({"since": ["must be a revision, at least 0"]})
-
-    @staticmethod
-    def check_prefix(prefix: str) -> None:
-        if len(prefix.encode("utf-8", "surrogatepass")) > MAX_PREFIX_BYTES:
-            raise InvalidField({"prefix": [f"must be at most {MAX_PREFIX_BYTES} bytes"]})
+        if since is not None and not 0 <= since <= MAX_REVISION:
+            raise InvalidField({"since": [f"must be a revision, from 0 to {MAX_REVISION}"]})

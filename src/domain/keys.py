@@ -3,10 +3,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidTtl, InvalidValue, InvalidVersion
+from kv_api.domain.errors import (
+    BatchTooLarge,
+    InvalidField,
+    InvalidKey,
+    InvalidTtl,
+    InvalidValue,
+    InvalidVersion,
+)
 
 JsonValue = Any
 MAX_VERSION = 2**63 - 1  # versions travel as signed 64-bit integers
+MAX_KEY_BYTES = 1024  # a key, and so the longest prefix worth asking for
+DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 100, 1000  # keys per page of a listing
 
 
 class WriteMode(StrEnum):
@@ -28,11 +37,11 @@ class BatchLimits:
     numbers (infrastructure/codec.py) and leaves anything that breaks them to these checks."""
 
     max_items: int = 10_000
-    max_key_bytes: int = 1024
+    max_key_bytes: int = MAX_KEY_BYTES
     max_value_bytes: int = 1024 * 1024
     max_depth: int = 64
-    max_list_limit: int = 1000
-    default_list_limit: int = 100
+    max_list_limit: int = MAX_LIST_LIMIT
+    default_list_limit: int = DEFAULT_LIST_LIMIT
     min_ttl: int = 1
     max_ttl: int = 366 * 24 * 3600
 
@@ -60,9 +69,19 @@ class BatchLimits:
     def check_key(self, key: str) -> None:
         if not key:
             raise InvalidKey(key, "must not be empty")
-        size = len(key) if key.isascii() else _utf8_len(key)
+        size = len(key) if key.isascii() else _utf8_len(key, "key")
         if size > self.max_key_bytes:
             raise InvalidKey(key, f"longer than {self.max_key_bytes} bytes of UTF-8")
+
+    def check_prefix(self, prefix: str) -> None:
+        check_prefix(prefix, self.max_key_bytes)
+
+    def list_limit(self, asked: int | None) -> int:
+        if asked is None:
+            return self.default_list_limit
+        if not 1 <= asked <= self.max_list_limit:
+            raise InvalidField({"limit": [f"must be between 1 and {self.max_list_limit}"]})
+        return asked
 
     def check_keys(self, keys: Iterable[str]) -> None:
         for key in keys:
@@ -87,11 +106,19 @@ class BatchLimits:
                 self.check_value(key, value)
 
 
-def _utf8_len(text: str) -> int:
+def check_prefix(prefix: str, max_bytes: int = MAX_KEY_BYTES) -> None:
+    """A prefix longer than any key matches nothing: refused, naming the parameter."""
+    if _utf8_len(prefix, "prefix") > max_bytes:
+        raise InvalidField({"prefix": [f"must be at most {max_bytes} bytes of UTF-8"]})
+
+
+def _utf8_len(text: str, what: str) -> int:
     try:
         return len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:
-        raise InvalidKey(text, "is not valid Unicode") from exc
+        if what == "key":
+            raise InvalidKey(text, "is not valid Unicode") from exc
+        raise InvalidField({what: ["must be valid Unicode text"]}) from exc
 
 
 _CONTAINERS = (dict, list)

@@ -7,7 +7,19 @@ from kv_api.domain.errors import InvalidField
 
 UserId = int
 
-_USERNAME = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
+# The rules as the API documents them; the value objects below apply them.
+USERNAME_PATTERN = r"[A-Za-z0-9_.\-]{2,64}"
+USERNAME_RULE = "must be 2-64 characters of letters, digits, '_', '.', '-'"
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 64
+NAME_PATTERN = r"^\p{L}(\p{L}|\p{M}|[ '-])*$"  # NAME_RULE in ECMA-262, for clients to check
+NAME_RULE = "must be 1-64 characters, starting with a letter: letters, spaces, '-' and '''"
+# A password to check (login, current_password) is refused above this many characters:
+# a guess must not make the server hash megabytes.
+GUESS_MAX_LENGTH = 1024
+LOGIN_NAME_MAX_LENGTH = 256
+
+_USERNAME = re.compile(USERNAME_PATTERN)
 _EMAIL = re.compile(
     r"[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+"
 )
@@ -25,7 +37,7 @@ class Username:
 
     def __post_init__(self) -> None:
         if not _USERNAME.fullmatch(self.value):
-            raise _fail("username", "must be 2-64 characters of letters, digits, '_', '.', '-'")
+            raise _fail("username", USERNAME_RULE)
 
     @property
     def normalized(self) -> str:
@@ -37,7 +49,7 @@ class Email:
     value: str
 
     def __post_init__(self) -> None:
-        if len(self.value) > 254 or not _EMAIL.fullmatch(self.value):
+        if len(self.value) > EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(self.value):
             raise _fail("email", "must be a valid e-mail address")
 
 
@@ -47,8 +59,8 @@ class PersonName:
     field: str = "name"
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.value) <= 64 or not _is_person_name(self.value):
-            raise _fail(self.field, "must be 1-64 characters of letters, spaces, '-' and '''")
+        if not 1 <= len(self.value) <= NAME_MAX_LENGTH or not _is_person_name(self.value):
+            raise _fail(self.field, NAME_RULE)
 
 
 def _is_person_name(text: str) -> bool:

@@ -1,8 +1,9 @@
 """Values are stored as native MessagePack; JSON types map one to one.
 
-A write batch travels as PackedPairs: each key's MessagePack followed by its value's, the tail
-of a storage tuple. msgspec packs a mapping; a clean write body is transcoded straight to pairs
-by the C extension `_jsonbatch` (docs/decisions/001-c-write-path.md).
+The encoder makes a write's PreparedBatch: for each key, the MessagePack of the key then of
+its value, the tail of a storage tuple. A clean write body is transcoded straight to those
+bytes by the C extension `_jsonbatch` (docs/decisions/001-c-write-path.md); parsed pairs are
+packed by msgspec.
 """
 
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from kv_api.application.ports import PreparedBatch
 from kv_api.domain.errors import InvalidKey, InvalidValue
 from kv_api.domain.keys import BatchLimits, JsonValue
 
@@ -22,22 +24,6 @@ except ImportError:  # pragma: no cover - only without a C compiler at install t
     jsonbatch = None
 
 _encode = msgspec.msgpack.Encoder().encode
-
-
-class PackedPairs:
-    """Keys, and for each the MessagePack of the key then of its value. Two lists rather than
-    a tuple per pair: fewer objects for the garbage collector to scan on large batches."""
-
-    __slots__ = ("keys", "pairs")
-
-    def __init__(self, keys: list[str], pairs: list[bytes]) -> None:
-        if len(keys) != len(pairs):
-            raise ValueError("keys and pairs differ in length")
-        self.keys = keys
-        self.pairs = pairs
-
-    def __len__(self) -> int:
-        return len(self.keys)
 
 
 def encode_value(key: str, value: JsonValue) -> bytes:
@@ -59,43 +45,15 @@ def _encode_key(key: str) -> bytes:
         raise InvalidKey(key, "is not valid Unicode") from None
 
 
-class MsgpackBatchCodec:
-    """Packs the items of a write; BatchLimits gives the encoded size limit of a value."""
-
-    def __init__(self, limits: BatchLimits) -> None:
-        self._limits = limits
-
-    def pack(self, items: Mapping[str, JsonValue]) -> PackedPairs:
-        keys = list(items)
-        try:  # the whole batch at once: a few times faster than a checked loop per pair
-            heads, values = list(map(_encode, keys)), list(map(_encode, items.values()))
-        except (OverflowError, UnicodeEncodeError, RecursionError):
-            return self._pack_naming_the_problem(items)
-        if max(map(len, values), default=0) > self._limits.max_value_bytes:
-            return self._pack_naming_the_problem(items)
-        return PackedPairs(keys, list(map(bytes.__add__, heads, values)))
-
-    def _pack_naming_the_problem(self, items: Mapping[str, JsonValue]) -> PackedPairs:
-        pairs: list[bytes] = []
-        for key, value in items.items():
-            head = _encode_key(key)
-            packed = encode_value(key, value)
-            self._limits.check_encoded_size(key, len(packed))
-            pairs.append(head + packed)
-        return PackedPairs(list(items), pairs)
-
-
-class WriteBodyDecoder:
-    """A write request's body straight to packed pairs checked against the limits, and its
-    other top-level members parsed (options such as "mode"). None when the extension is
-    missing or the body is anything but a clean write: the caller then parses it the usual
-    way, which also names the problem."""
+class MsgpackBatchEncoder:
+    """The BatchEncoder of the Tarantool repository, checking pairs against `limits`."""
 
     def __init__(self, limits: BatchLimits, use_native: bool = True) -> None:
         self._limits = limits
         self._transcode = jsonbatch.transcode_pairs if jsonbatch and use_native else None
 
-    def __call__(self, body: bytes) -> tuple[PackedPairs, dict[str, Any]] | None:
+    def from_body(self, body: bytes) -> tuple[PreparedBatch, dict[str, Any]] | None:
+        """None when the extension is missing or the body is anything but a clean write."""
         if self._transcode is None:
             return None
         limits = self._limits
@@ -106,4 +64,24 @@ class WriteBodyDecoder:
             return None
         keys, pairs, rest = found
         options: dict[str, Any] = {} if rest is None else orjson.loads(rest)
-        return PackedPairs(keys, pairs), options
+        return PreparedBatch(keys, pairs), options
+
+    def from_items(self, items: Mapping[str, JsonValue]) -> PreparedBatch:
+        self._limits.check_items(items)
+        keys = list(items)
+        try:  # the whole batch at once: a few times faster than a checked loop per pair
+            heads, values = list(map(_encode, keys)), list(map(_encode, items.values()))
+        except (OverflowError, UnicodeEncodeError, RecursionError):
+            return self._pack_naming_the_problem(items)
+        if max(map(len, values), default=0) > self._limits.max_value_bytes:
+            return self._pack_naming_the_problem(items)
+        return PreparedBatch(keys, list(map(bytes.__add__, heads, values)))
+
+    def _pack_naming_the_problem(self, items: Mapping[str, JsonValue]) -> PreparedBatch:
+        pairs: list[bytes] = []
+        for key, value in items.items():
+            head = _encode_key(key)
+            packed = encode_value(key, value)
+            self._limits.check_encoded_size(key, len(packed))
+            pairs.append(head + packed)
+        return PreparedBatch(list(items), pairs)

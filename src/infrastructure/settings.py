@@ -4,6 +4,12 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kv_api.domain.changes import WatchLimits
+from kv_api.domain.keys import BatchLimits
+
+# The domain's defaults are the settings' defaults.
+_BATCH, _WATCH = BatchLimits(), WatchLimits()
+
 
 class StartupError(Exception):
     """The service cannot start; the message is one line that says why and what to do."""
@@ -64,19 +70,19 @@ class Settings:
     hash_workers: int = field(default_factory=default_hash_workers)
     login_max_failures: int = 10
     login_window: int = 900
-    max_items: int = 10_000
-    max_value_bytes: int = 1024 * 1024
+    max_items: int = _BATCH.max_items
+    max_value_bytes: int = _BATCH.max_value_bytes
     max_body_bytes: int = 16 * 1024 * 1024
-    max_depth: int = 64
+    max_depth: int = _BATCH.max_depth
     # expiry bounds (seconds) and the change log kept per user (count) and in time (seconds)
-    min_ttl: int = 1
-    max_ttl: int = 366 * 24 * 3600
+    min_ttl: int = _BATCH.min_ttl
+    max_ttl: int = _BATCH.max_ttl
     changes_keep: int = 100_000
     changes_retention: int = 3600
     # the change feed: the longest wait of one watch call, the process's limit of waiting
     # watches (well below Tarantool's net_msg_max, 768, across all workers) and the
     # heartbeat interval of a stream
-    watch_max_timeout: float = 60.0
+    watch_max_timeout: float = _WATCH.max_timeout
     max_watches: int = 200
     watch_heartbeat: float = 15.0
     connect_timeout: float = 3.0

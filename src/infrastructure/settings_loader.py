@@ -7,11 +7,12 @@ from urllib.parse import unquote, urlsplit
 from environs import Env, EnvValidationError
 
 from kv_api.infrastructure import settings_fields as kinds
+from kv_api.infrastructure.security.tokens import MIN_SECRET_BYTES
 from kv_api.infrastructure.settings import Settings, SettingsError
 
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 SECRETS = {"KV_JWT_SECRET", "KV_BOOTSTRAP_USER", "KV_TARANTOOL_PASSWORD", "KV_METRICS_TOKEN"}
-JWT_SECRET = kinds.at_least_bytes(32, "the JWT secret")
+JWT_SECRET = kinds.at_least_bytes(MIN_SECRET_BYTES, "the JWT secret")
 METRICS_TOKEN = kinds.at_least_bytes(16, "the metrics token")
 URIS = {"KV_TARANTOOL_URI", "KV_TARANTOOL_REPLICA_URIS"}
 

@@ -1,7 +1,9 @@
-"""Composition root: every adapter and handler is wired here and nowhere else."""
+"""Composition root: every adapter, use case and endpoint object is built here, once, and
+nowhere else. The app factory asks it for the endpoint objects and binds their routes."""
 
 from collections.abc import Iterator
 
+import orjson
 from dependency_injector import containers, providers
 
 from kv_api.application.kv.handlers import (
@@ -24,7 +26,7 @@ from kv_api.domain.changes import WatchLimits
 from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import PasswordPolicy
 from kv_api.infrastructure.clock import SystemClock
-from kv_api.infrastructure.codec import WriteBodyDecoder
+from kv_api.infrastructure.codec import MsgpackBatchEncoder
 from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.security.tokens import JwtTokenIssuer, load_or_create_secret
 from kv_api.infrastructure.security.verifier import RememberedTokens
@@ -32,13 +34,23 @@ from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.sessions import (
-    TarantoolLoginThrottle,
+    TarantoolAttemptCounter,
     TarantoolTokenRevocations,
 )
 from kv_api.infrastructure.tarantool.storage import Storage
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
+from kv_api.presentation.housekeeping import Gauges, build_housekeeping
+from kv_api.presentation.http.auth import Authenticator
+from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.http.metrics import Metrics
-from kv_api.presentation.instrumentation import ObservedKeyValueRepository, ObservedLogin
+from kv_api.presentation.openapi import build_openapi
+from kv_api.presentation.routes import table
+from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints
+from kv_api.presentation.routes.docs import DocsEndpoints
+from kv_api.presentation.routes.kv.endpoints import KeyValueEndpoints
+from kv_api.presentation.routes.ops import OpsEndpoints
+from kv_api.presentation.routes.users_face.endpoints import UsersFaceEndpoints
+from kv_api.presentation.routes.watch.endpoints import WatchEndpoints
 
 
 def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
@@ -55,25 +67,20 @@ def _hasher_resource(settings: Settings) -> Iterator[Argon2PasswordHasher]:
         hasher.close()
 
 
-class Container(containers.DeclarativeContainer):
-    wiring_config = containers.WiringConfiguration(
-        modules=[
-            "kv_api.presentation.routes.users",
-            "kv_api.presentation.routes.users_face",
-            "kv_api.presentation.routes.kv",
-            "kv_api.presentation.routes.watch",
-            "kv_api.presentation.routes.ops",
-            "kv_api.presentation.routes.metrics",
-        ]
-    )
+def _document(settings: Settings) -> bytes:
+    return orjson.dumps(build_openapi(settings))
 
+
+class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
-    storage = providers.Singleton(Storage, settings)
     metrics = providers.Singleton(Metrics)
+    storage = providers.Singleton(Storage, settings, metrics)
+    in_flight = providers.Singleton(InFlightRequests)
     jwt_secret = providers.Singleton(
         load_or_create_secret, settings.provided.jwt_secret, settings.provided.data_dir
     )
 
+    # rules and their limits
     limits = providers.Singleton(
         BatchLimits,
         max_items=settings.provided.max_items,
@@ -82,11 +89,14 @@ class Container(containers.DeclarativeContainer):
         min_ttl=settings.provided.min_ttl,
         max_ttl=settings.provided.max_ttl,
     )
+    watch_limits = providers.Singleton(WatchLimits, max_timeout=settings.provided.watch_max_timeout)
     password_policy = providers.Singleton(
         PasswordPolicy, require_composition=settings.provided.password_composition
     )
+
+    # adapters
     clock = providers.Singleton(SystemClock)
-    write_body = providers.Singleton(WriteBodyDecoder, limits)
+    encoder = providers.Singleton(MsgpackBatchEncoder, limits)
     hasher = providers.Resource(_hasher_resource, settings)
     tokens = providers.Singleton(
         JwtTokenIssuer, jwt_secret, settings.provided.jwt_issuer, settings.provided.token_ttl
@@ -94,40 +104,40 @@ class Container(containers.DeclarativeContainer):
     verified_tokens = providers.Singleton(
         RememberedTokens, jwt_secret, settings.provided.jwt_issuer
     )
-
     users = providers.Singleton(TarantoolUserRepository, storage.provided.primary)
     revocations = providers.Singleton(TarantoolTokenRevocations, storage.provided.primary)
-    throttle = providers.Singleton(
-        TarantoolLoginThrottle,
+    login_attempts = providers.Singleton(
+        TarantoolAttemptCounter,
         storage.provided.primary,
         settings.provided.login_max_failures,
         settings.provided.login_window,
         # its purge also drops the registration counters kept in the same space
         providers.Callable(max, settings.provided.login_window, settings.provided.register_window),
     )
+    registrations = providers.Singleton(
+        TarantoolAttemptCounter,
+        storage.provided.primary,
+        settings.provided.register_max_per_window,
+        settings.provided.register_window,
+    )
     kv = providers.Singleton(
-        ObservedKeyValueRepository,
-        providers.Singleton(
-            TarantoolKeyValueRepository,
-            storage.provided.primary,
-            storage.provided.replicas,
-            settings.provided.max_body_bytes,
-            limits,
-            settings.provided.changes_keep,
-        ),
-        metrics,
+        TarantoolKeyValueRepository,
+        storage.provided.primary,
+        storage.provided.replicas,
+        settings.provided.max_response_bytes,
+        settings.provided.changes_keep,
+    )
+    # the change feed waits on its own connection (storage.watch), never on the primary's
+    change_feed = providers.Singleton(
+        TarantoolChangeFeed,
+        storage.provided.watch,
+        storage.provided.primary,
+        settings.provided.max_watches,
+        metrics.provided.watches_waiting.set,
     )
 
-    registration_limit = providers.Singleton(
-        RegistrationLimit,
-        providers.Singleton(
-            TarantoolLoginThrottle,
-            storage.provided.primary,
-            settings.provided.register_max_per_window,
-            settings.provided.register_window,
-        ),
-        clock,
-    )
+    # use cases
+    registration_limit = providers.Singleton(RegistrationLimit, registrations, clock)
     register_user = providers.Singleton(
         RegisterUserHandler, users, hasher, tokens, clock, password_policy
     )
@@ -137,30 +147,67 @@ class Container(containers.DeclarativeContainer):
     reset_password = providers.Singleton(
         ResetPasswordHandler, users, hasher, clock, password_policy
     )
-    login = providers.Singleton(
-        ObservedLogin,
-        providers.Singleton(LoginHandler, users, hasher, tokens, throttle, clock),
-        metrics,
-    )
+    login = providers.Singleton(LoginHandler, users, hasher, tokens, login_attempts, clock)
     logout = providers.Singleton(LogoutHandler, revocations)
     get_profile = providers.Singleton(GetProfileHandler, users)
     update_profile = providers.Singleton(
-        UpdateProfileHandler, users, hasher, tokens, clock, password_policy, throttle
+        UpdateProfileHandler, users, hasher, tokens, clock, password_policy, login_attempts
     )
     delete_account = providers.Singleton(DeleteAccountHandler, users)
-
     write_batch = providers.Singleton(WriteBatchHandler, kv, limits)
     read_batch = providers.Singleton(ReadBatchHandler, kv, limits)
     delete_batch = providers.Singleton(DeleteBatchHandler, kv, limits)
     list_keys = providers.Singleton(ListKeysHandler, kv, limits)
-
-    # the change feed waits on its own connection (storage.watch), never on the primary's
-    change_feed = providers.Singleton(
-        TarantoolChangeFeed,
-        storage.provided.watch,
-        storage.provided.primary,
-        settings.provided.max_watches,
-        metrics.provided.watches_waiting.set,
-    )
-    watch_limits = providers.Singleton(WatchLimits, max_timeout=settings.provided.watch_max_timeout)
     watch_changes = providers.Singleton(WatchChangesHandler, change_feed, watch_limits)
+
+    # the HTTP side: the edge's authentication, the endpoints, the work on a timer
+    authenticator = providers.Singleton(
+        Authenticator, verified_tokens, providers.Callable(table.public_routes)
+    )
+    gauges = providers.Singleton(Gauges, storage, metrics, settings.provided.store_warn_percent)
+    housekeeping = providers.Singleton(
+        build_housekeeping,
+        kv,
+        change_feed,
+        revocations,
+        login_attempts,
+        gauges,
+        metrics,
+        settings.provided.changes_retention,
+    )
+    account_endpoints = providers.Singleton(
+        AccountEndpoints,
+        register_user,
+        login,
+        logout,
+        get_profile,
+        update_profile,
+        delete_account,
+        registration_limit,
+        metrics,
+    )
+    endpoints = providers.List(
+        account_endpoints,
+        providers.Singleton(UsersFaceEndpoints, account_endpoints),
+        providers.Singleton(
+            KeyValueEndpoints,
+            write_batch,
+            read_batch,
+            delete_batch,
+            list_keys,
+            encoder,
+            metrics,
+            settings.provided.max_response_bytes,
+        ),
+        providers.Singleton(
+            WatchEndpoints, watch_changes, in_flight, settings.provided.watch_heartbeat
+        ),
+        providers.Singleton(
+            OpsEndpoints,
+            storage,
+            metrics,
+            settings.provided.metrics_token,
+            gauges.provided.refresh,
+        ),
+        providers.Singleton(DocsEndpoints, providers.Singleton(_document, settings)),
+    )

@@ -17,7 +17,6 @@ it. The count threshold stays as a safety net for bursts. The start-up heap (~60
 objects that live as long as the process) is frozen out of every collection.
 """
 
-import asyncio
 import gc
 
 FIRST_GENERATION_THRESHOLD = 100_000
@@ -32,10 +31,13 @@ def tune_for_serving() -> None:
     gc.set_threshold(FIRST_GENERATION_THRESHOLD, *OLDER_GENERATION_THRESHOLDS)
 
 
-async def collect_periodically(interval: float = COLLECT_EVERY) -> None:
-    """Run for as long as the process serves (cancel it to stop)."""
-    ticks = 0
-    while True:
-        await asyncio.sleep(interval)
-        ticks += 1
-        gc.collect(2 if ticks % 100 == 0 else 1 if ticks % 10 == 0 else 0)
+class TimedCollection:
+    """One tick of the timer: a young collection, an older one every tenth tick and a full
+    one every hundredth, as CPython's own ratios have it."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+
+    async def __call__(self) -> None:
+        self.ticks += 1
+        gc.collect(2 if self.ticks % 100 == 0 else 1 if self.ticks % 10 == 0 else 0)

@@ -1,30 +1,24 @@
-"""The OpenAPI 3 document, generated once at start-up from the marshmallow schemas that validate
-requests (presentation/http/schemas.py) plus the response schemas next to them."""
+"""The OpenAPI 3 document, generated once at start-up from the route table: each operation
+as its route declares it (routes/contract.py), with the marshmallow schemas that read its
+requests, and the bounds that are settings filled in with this server's values."""
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
-from kv_api.presentation.http.schemas import JSON_VALUE_SCHEMA
-from kv_api.presentation.openapi_operations import OPERATIONS, SCHEMA_RULES, Operation
-from kv_api.presentation.openapi_responses import (
-    ERROR_RESPONSES,
-    RESPONSE_STATUS,
-    register_error_responses,
+from kv_api.presentation.openapi_answers import (
+    STATUS_ANSWERS,
+    register_answer,
+    register_status_answers,
 )
-from kv_api.presentation.openapi_users_face import (
-    TAG,
-    TAG_DESCRIPTION,
-    USERS_FACE_OPERATIONS,
-    USERS_FACE_SCHEMA_RULES,
-)
-from kv_api.presentation.openapi_watch import (
-    WATCH_OPERATIONS,
-    WATCH_RESPONSE_STATUS,
-    add_event_stream,
-    register_watch_responses,
-)
+from kv_api.presentation.routes import table
+from kv_api.presentation.routes.contract import Answer, Operation
+from kv_api.presentation.routes.fields import JSON_VALUE_SCHEMA
+from kv_api.presentation.routes.users_face.endpoints import TAG as USERS_FACE
+from kv_api.presentation.routes.users_face.endpoints import TAG_DESCRIPTION
 
 OPENAPI_VERSION = "3.0.3"
 BEARER = "bearerAuth"
@@ -45,10 +39,18 @@ Limits of this server: at most {max_items} pairs or keys per request, {max_value
 per encoded value, {max_body_bytes} bytes per request body, nesting up to {max_depth} levels;
 a pair's TTL is {min_ttl} to {max_ttl} seconds; tokens live {token_ttl} seconds.
 """
+_TAGS = [
+    {"name": "users", "description": "accounts and sessions"},
+    {"name": USERS_FACE, "description": TAG_DESCRIPTION},
+    {"name": "kv", "description": "batch key-value data, private to each user"},
+    {"name": "ops", "description": "health, readiness, metrics"},
+    {"name": "docs", "description": "this document and its Swagger UI"},
+]
 
 
-class DocumentedLimits(Protocol):
-    """The settings the document states (the app factory passes its Settings)."""
+class DocumentedSettings(Protocol):
+    """The settings the document states (the app passes its Settings); a field's `bounds`
+    metadata names these attributes."""
 
     @property
     def max_items(self) -> int: ...
@@ -66,64 +68,75 @@ class DocumentedLimits(Protocol):
     def max_ttl(self) -> int: ...
 
 
-def build_openapi(settings: DocumentedLimits) -> dict[str, Any]:
+def build_openapi(settings: DocumentedSettings) -> dict[str, Any]:
+    plugin = MarshmallowPlugin()
     spec = APISpec(
         title="KV API",
         version="1.0.0",
         openapi_version=OPENAPI_VERSION,
-        plugins=[MarshmallowPlugin()],
-        info={"description": _describe(settings)},
+        plugins=[plugin],
+        info={"description": _DESCRIPTION.format_map(_described(settings))},
         security=[{BEARER: []}],
-        tags=[
-            {"name": "users", "description": "accounts and sessions"},
-            {"name": TAG, "description": TAG_DESCRIPTION},
-            {"name": "kv", "description": "batch key-value data, private to each user"},
-            {"name": "ops", "description": "health, readiness, metrics"},
-            {"name": "docs", "description": "this document and its Swagger UI"},
-        ],
+        tags=_TAGS,
     )
+    assert plugin.converter is not None  # set by APISpec when it registers the plugin
+    plugin.converter.add_attribute_function(_bounds_of(settings))  # type: ignore[no-untyped-call]
     spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     spec.components.schema("JsonValue", JSON_VALUE_SCHEMA)
-    register_error_responses(spec)
-    register_watch_responses(spec)
-    for path, operations in _by_path().items():
-        spec.path(path=path, operations={op.method: _operation(op) for op in operations})
+    register_status_answers(spec)
+    operations = [op for op in table.operations() if op.documented]
+    answers = {e.name: e for op in operations for e in op.errors if isinstance(e, Answer)}
+    for answer in answers.values():
+        register_answer(spec, answer)
+    for path, ops in _by_path(operations).items():
+        spec.path(path=path, operations={op.method: _operation(op) for op in ops})
     document: dict[str, Any] = spec.to_dict()
-    for name, rules in {**SCHEMA_RULES, **USERS_FACE_SCHEMA_RULES}.items():
-        document["components"]["schemas"][name].update(rules)
-    add_event_stream(document)
-    _state_ttl_bounds(document["components"]["schemas"]["WriteRequest"], settings)
+    _add_schema_rules(document["components"]["schemas"], operations)
     return document
 
 
-def _state_ttl_bounds(write: dict[str, Any], settings: DocumentedLimits) -> None:
-    """The TTL bounds are settings: the document states this server's, so a client (and the
-    contract fuzzer) can tell an accepted TTL from a 400 before sending."""
-    # New dicts: apispec shares nested metadata between documents built in one process.
-    bounds = {"minimum": settings.min_ttl, "maximum": settings.max_ttl}
-    properties = write["properties"]
-    properties["ttl"] = {**properties["ttl"], **bounds}
-    ttls = properties["ttls"] = dict(properties["ttls"])
-    ttls["additionalProperties"] = {**ttls["additionalProperties"], **bounds}
+def _described(settings: DocumentedSettings) -> dict[str, int]:
+    names = ("max_items", "max_value_bytes", "max_body_bytes", "max_depth", "token_ttl")
+    return {name: getattr(settings, name) for name in (*names, "min_ttl", "max_ttl")}
 
 
-def _describe(settings: DocumentedLimits) -> str:
-    return _DESCRIPTION.format(
-        max_items=settings.max_items,
-        max_value_bytes=settings.max_value_bytes,
-        max_body_bytes=settings.max_body_bytes,
-        max_depth=settings.max_depth,
-        token_ttl=settings.token_ttl,
-        min_ttl=settings.min_ttl,
-        max_ttl=settings.max_ttl,
-    )
+def _bounds_of(settings: DocumentedSettings) -> Any:
+    """An apispec attribute function: a field's `bounds` metadata (OpenAPI keyword -> setting
+    name, nested for a map's values) becomes this server's numbers."""
+
+    def resolve(bounds: Mapping[str, Any], into: Mapping[str, Any]) -> dict[str, Any]:
+        resolved = dict(into)  # new dicts: apispec shares metadata between documents
+        for keyword, name in bounds.items():
+            if isinstance(name, Mapping):
+                resolved[keyword] = resolve(name, into.get(keyword) or {})
+            else:
+                resolved[keyword] = getattr(settings, name)
+        return resolved
+
+    def bounds(self: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any) -> Any:  # type: ignore[type-arg]
+        declared = field.metadata.get("bounds")
+        if not declared:
+            return {}
+        return resolve(declared, {k: ret[k] for k in declared if k in ret})
+
+    return bounds
 
 
-def _by_path() -> dict[str, list[Operation]]:
+def _add_schema_rules(components: dict[str, Any], operations: list[Operation]) -> None:
+    """What a schema's fields cannot state (at least one of them, one needing another), from
+    the schema's own `openapi_rules`."""
+    for op in operations:
+        schema = op.body
+        rules = getattr(schema, "openapi_rules", None)
+        if schema is not None and rules:
+            components[schema.__name__].update(rules)
+
+
+def _by_path(operations: list[Operation]) -> dict[str, list[Operation]]:
     paths: dict[str, list[Operation]] = {}
-    for op in (*OPERATIONS, *WATCH_OPERATIONS, *USERS_FACE_OPERATIONS):
+    for op in operations:
         paths.setdefault(op.path, []).append(op)
     return paths
 
@@ -147,9 +160,10 @@ def _operation(op: Operation) -> dict[str, Any]:
             media["examples"] = op.examples
         result["requestBody"] = {"required": True, "content": {JSON: media}}
     for error in op.errors:
-        name = ERROR_RESPONSES[error] if isinstance(error, int) else error
-        status = RESPONSE_STATUS.get(name) or WATCH_RESPONSE_STATUS[name]
-        result["responses"][str(status)] = name
+        if isinstance(error, Answer):
+            result["responses"][str(error.status)] = error.name
+        else:
+            result["responses"][str(error)] = STATUS_ANSWERS[error]
     return result
 
 
@@ -157,5 +171,7 @@ def _success(op: Operation) -> dict[str, Any]:
     response: dict[str, Any] = {"description": op.success}
     if op.content is not None:
         media_type, schema = op.content
-        response["content"] = {media_type: {"schema": schema}}
+        response["content"] = {media_type: {"schema": schema}, **dict(op.alternatives)}
+    if op.success_headers:
+        response["headers"] = op.success_headers
     return response

@@ -15,7 +15,8 @@ from kv_api.infrastructure.settings import Settings, StartupError, default_hash_
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.managed import ManagedTarantool
 from kv_api.presentation.app import IN_FLIGHT, create_app
-from kv_api.presentation.gc_tuning import collect_periodically, tune_for_serving
+from kv_api.presentation.gc_tuning import COLLECT_EVERY, TimedCollection, tune_for_serving
+from kv_api.presentation.housekeeping import HOUSEKEEPING, Task
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.http.limits import EdgeLimits
 from kv_api.presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
@@ -45,6 +46,7 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     stop = _stop_event()
     app = create_app(settings)
     in_flight = app[IN_FLIGHT]
+    app[HOUSEKEEPING].add(Task("timed garbage collection", COLLECT_EVERY, TimedCollection()))
     runner = EdgeAppRunner(
         app,
         _edge_limits(settings),
@@ -63,13 +65,11 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
                 f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
             ) from None
         tune_for_serving()
-        collector = asyncio.create_task(collect_periodically())
         log.info(
             "serving on http://%s:%s", settings.host, settings.port, extra={"pid": os.getpid()}
         )
         await stop.wait()
         await _drain(site, in_flight, settings.shutdown_timeout)
-        collector.cancel()
     finally:
         await runner.cleanup()
     log.info("stopped")

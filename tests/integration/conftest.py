@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kv_api.application.ports import (
+    AttemptCounter,
     KeyValueRepository,
-    LoginThrottle,
     NewUser,
     Session,
     TokenRevocations,
@@ -21,13 +21,13 @@ from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
 from kv_api.infrastructure.tarantool.sessions import (
-    TarantoolLoginThrottle,
+    TarantoolAttemptCounter,
     TarantoolTokenRevocations,
 )
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
 from tests.support.tarantool import TarantoolProcess
-from tests.unit.fakes import FakeLoginThrottle, FakeWorld
+from tests.unit.fakes import FakeAttemptCounter, FakeWorld
 
 MIGRATIONS = Settings().migrations_dir
 MakeClient = Callable[[TarantoolProcess], Awaitable[TarantoolClient]]
@@ -101,7 +101,7 @@ class Backend:
     kv: KeyValueRepository
     users: UserRepository
     revocations: TokenRevocations
-    throttle: LoginThrottle
+    throttle: AttemptCounter
     # the keys a user has in storage, expired or not: what only a purge removes
     stored_keys: Callable[[int], Awaitable[set[str]]]
 
@@ -125,7 +125,7 @@ THROTTLE = (3, 900)  # max failures, window in seconds
 def backend(request: pytest.FixtureRequest) -> Backend:
     """Each contract test runs against both, so a fake cannot drift from Tarantool."""
     if request.param == "fake":
-        world = FakeWorld(throttle=FakeLoginThrottle(*THROTTLE))
+        world = FakeWorld(throttle=FakeAttemptCounter(*THROTTLE))
 
         async def fake_keys(user_id: int) -> set[str]:
             return set(world.db.data.get(user_id, {}))
@@ -141,6 +141,6 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         TarantoolKeyValueRepository(client),
         TarantoolUserRepository(client),
         TarantoolTokenRevocations(client),
-        TarantoolLoginThrottle(client, *THROTTLE),
+        TarantoolAttemptCounter(client, *THROTTLE),
         stored_keys,
     )

@@ -1,4 +1,4 @@
-"""UserRepository, TokenRevocations and LoginThrottle: the fakes and the Tarantool adapters
+"""UserRepository, TokenRevocations and AttemptCounter: the fakes and the Tarantool adapters
 answer alike (see `backend`)."""
 
 from datetime import UTC, datetime

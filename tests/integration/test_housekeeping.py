@@ -5,7 +5,7 @@ import uuid
 from kv_api.application.ports import Session
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.sessions import (
-    TarantoolLoginThrottle,
+    TarantoolAttemptCounter,
     TarantoolTokenRevocations,
 )
 from tests.integration.conftest import MakeSession
@@ -22,7 +22,7 @@ async def _failure_rows(client: TarantoolClient, scopes: list[str]) -> list[str]
 
 
 async def test_purge_drops_only_finished_login_windows(client: TarantoolClient) -> None:
-    throttle = TarantoolLoginThrottle(client, max_failures=5, window=WINDOW)
+    throttle = TarantoolAttemptCounter(client, max_failures=5, window=WINDOW)
     old, fresh = f"user:old-{uuid.uuid4().hex}", f"user:fresh-{uuid.uuid4().hex}"
     now = 2_000_000_000
     await throttle.attempt([old], now - WINDOW - 1)
@@ -57,8 +57,8 @@ async def test_purge_keeps_counters_as_long_as_the_longest_window_sharing_the_sp
 ) -> None:
     """Registrations count in the same space with their own window: the login throttle's purge
     keeps every counter for the longer of the two (keep_for), not only for its own window."""
-    throttle = TarantoolLoginThrottle(client, max_failures=5, window=WINDOW, keep_for=10 * WINDOW)
-    registrations = TarantoolLoginThrottle(client, max_failures=2, window=10 * WINDOW)
+    throttle = TarantoolAttemptCounter(client, max_failures=5, window=WINDOW, keep_for=10 * WINDOW)
+    registrations = TarantoolAttemptCounter(client, max_failures=2, window=10 * WINDOW)
     scope = f"register:{uuid.uuid4().hex}"
     now = 2_100_000_000
     await registrations.attempt([scope], now - 2 * WINDOW)

@@ -1,63 +1,118 @@
-"""An in-memory ChangeFeed: answers from a list of logged changes as kv_watch does (whole
-revisions, prefix, since, compaction), without waiting."""
+"""An in-memory ChangeFeed over the fakes' database, answering as kv_watch does: whole
+revisions after `since` by prefix, compaction, waiting for a change up to the timeout, the
+session checked before and after the wait, and a slot held until a call has returned."""
 
-from dataclasses import dataclass, field
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
-from kv_api.application.errors import HistoryCompacted, TooManyWatches
+from kv_api.application.errors import HistoryCompacted, SessionExpired, TooManyWatches
 from kv_api.application.ports import ChangeBatch, Session, WatchSpec
-from kv_api.domain.changes import Change
+from kv_api.domain.changes import Change, ChangeOp
+from tests.unit.fakes import FakeDatabase
 
 
-@dataclass
 class FakeChangeFeed:
-    max_watches: int = 10
-    log: list[Change] = field(default_factory=list)
-    compacted: int = 0
-    in_use: int = 0
-    specs: list[WatchSpec] = field(default_factory=list)
-    purged_before: list[float] = field(default_factory=list)
+    def __init__(self, db: FakeDatabase, max_watches: int = 10) -> None:
+        self.db = db
+        self.max_watches = max_watches
+        self.in_use = 0
+        self.specs: list[WatchSpec] = []
 
-    @property
-    def revision(self) -> int:
-        return max((c.revision for c in self.log), default=self.compacted)
-
-    def open(self) -> "FakeWatcher":
+    @contextmanager
+    def watch(self, session: Session) -> Iterator["FakeWatcher"]:
         if self.in_use >= self.max_watches:
             raise TooManyWatches()
         self.in_use += 1
-        return FakeWatcher(self)
+        watcher = FakeWatcher(self, session)
+        try:
+            yield watcher
+        finally:
+            watcher.close()
 
     async def purge(self, before: float, batch: int) -> int:
-        self.purged_before.append(before)
-        return 0
+        """Every logged change counts as older than `before`: the fakes keep no times."""
+        removed = 0
+        for user_id, log in self.db.changes.items():
+            taken, self.db.changes[user_id] = log[: batch - removed], log[batch - removed :]
+            if taken:
+                self.db.compacted[user_id] = max(c.revision for c in taken)
+            removed += len(taken)
+        return removed
 
-    def answer(self, spec: WatchSpec) -> ChangeBatch:
-        self.specs.append(spec)
-        since = self.revision if spec.since is None else min(spec.since, self.revision)
-        if since < self.compacted:
-            raise HistoryCompacted(self.compacted, self.revision)
+    def answer(self, session: Session, spec: WatchSpec, since: int) -> tuple[list[Change], int]:
+        user_id = session.user_id
+        revision = self.db.revisions.get(user_id, 0)
+        compacted = self.db.compacted.get(user_id, 0)
+        since = min(since, revision)
+        if since < compacted:
+            raise HistoryCompacted(compacted, revision)
+        log = self.db.changes.get(user_id, [])
         found: list[Change] = []
         scanned = since
-        for revision in sorted({c.revision for c in self.log if c.revision > since}):
+        for rev in sorted({c.revision for c in log if c.revision > since}):
             if len(found) >= spec.limit:
                 break
             found += [
-                c for c in self.log if c.revision == revision and c.key.startswith(spec.prefix)
+                self._with_value(user_id, c, spec)
+                for c in log
+                if c.revision == rev and c.key.startswith(spec.prefix)
             ]
-            scanned = revision
-        return ChangeBatch(found, scanned)
+            scanned = rev
+        return found, scanned
+
+    def _with_value(self, user_id: int, change: Change, spec: WatchSpec) -> Change:
+        """A put's value while it is still the key's current, live version."""
+        if not spec.with_values or change.op is not ChangeOp.PUT:
+            return change
+        pair = self.db.data.get(user_id, {}).get(change.key)
+        if pair is None or pair.version != change.version or not pair.live(self.db.now()):
+            return change
+        return replace(change, value=pair.value, has_value=True)
 
 
 class FakeWatcher:
-    def __init__(self, feed: FakeChangeFeed) -> None:
+    def __init__(self, feed: FakeChangeFeed, session: Session) -> None:
         self._feed = feed
-        self.closed = False
+        self._session = session
+        self._pending = False
+        self._closed = False
+        self._released = False
 
-    async def next(self, session: Session, spec: WatchSpec) -> ChangeBatch:
-        assert not self.closed
-        return self._feed.answer(spec)
+    async def next(self, spec: WatchSpec) -> ChangeBatch:
+        assert not self._closed and not self._pending, "one call at a time, until closed"
+        self._feed.specs.append(spec)
+        self._pending = True
+        # shielded, as the adapter's call: an abandoned call still runs, holding its slot
+        return await asyncio.shield(self._call(spec))
+
+    async def _call(self, spec: WatchSpec) -> ChangeBatch:
+        db, session = self._feed.db, self._session
+        try:
+            if db.session_user(session) is None:
+                raise SessionExpired()
+            loop = asyncio.get_running_loop()
+            deadline, waited = loop.time() + spec.timeout, False
+            # absent: from the revision the call starts at, as kv_watch takes it
+            since = db.revisions.get(session.user_id, 0) if spec.since is None else spec.since
+            while True:
+                found, scanned = self._feed.answer(session, spec, since)
+                ended = waited and db.session_user(session) is None
+                left = deadline - loop.time()
+                if found or left <= 0 or ended:
+                    return ChangeBatch(found, scanned, ended)
+                await db.changed(session.user_id, left)
+                waited = True
+        finally:
+            self._pending = False
+            self._release_if_closed()
 
     def close(self) -> None:
-        if not self.closed:
-            self.closed = True
+        self._closed = True
+        self._release_if_closed()
+
+    def _release_if_closed(self) -> None:
+        if self._closed and not self._pending and not self._released:
+            self._released = True
             self._feed.in_use -= 1

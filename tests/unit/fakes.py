@@ -1,5 +1,7 @@
 """In-memory stand-ins for every port in application.ports; they mirror the Lua functions."""
 
+import asyncio
+import contextlib
 import copy
 import itertools
 import math
@@ -7,6 +9,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
 
 from kv_api.application.errors import SessionExpired, VersionConflict
 from kv_api.application.ports import (
@@ -14,13 +19,15 @@ from kv_api.application.ports import (
     IssuedToken,
     KeyPage,
     NewUser,
+    PreparedBatch,
     ProfileChange,
     Session,
-    WriteItems,
     WriteOptions,
     WriteOutcome,
 )
-from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
+from kv_api.domain.changes import Change, ChangeOp
+from kv_api.domain.errors import InvalidValue
+from kv_api.domain.keys import BatchLimits, JsonValue, PairMeta, WriteMode
 from kv_api.domain.users import Profile, User, UserId
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -34,8 +41,11 @@ class FakeDatabase:
     revoked: dict[str, int] = field(default_factory=dict)
     data: dict[UserId, dict[str, "StoredPair"]] = field(default_factory=dict)
     revisions: dict[UserId, int] = field(default_factory=dict)
+    changes: dict[UserId, list[Change]] = field(default_factory=dict)
+    compacted: dict[UserId, int] = field(default_factory=dict)  # newest revision purged
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     now: Callable[[], float] = time.time  # expiry is judged by the store's own clock
+    _wakers: dict[UserId, asyncio.Event] = field(default_factory=dict)
 
     def session_user(self, session: Session) -> User | None:
         user = self.users.get(session.user_id)
@@ -58,8 +68,37 @@ class FakeDatabase:
         return None
 
     def remove_user(self, user_id: UserId) -> None:
+        """As the store deletes an account: each of its keys' end logged under one revision."""
+        now = self.now()
+        space = self.data.pop(user_id, {})
+        ended = [
+            (k, ChangeOp.DELETE if p.live(now) else ChangeOp.EXPIRE, p.version)
+            for k, p in space.items()
+        ]
+        self.record(user_id, ended)
         del self.users[user_id]
-        self.data.pop(user_id, None)
+        self.wake(user_id)
+
+    def record(self, user_id: UserId, entries: Sequence[tuple[str, ChangeOp, int]]) -> int:
+        """Logs the entries under the user's next revision (none: the revision stays)."""
+        if entries:
+            revision = self.revisions.get(user_id, 0) + 1
+            self.revisions[user_id] = revision
+            log = self.changes.setdefault(user_id, [])
+            log += [Change(key, op, version, revision) for key, op, version in entries]
+            self.wake(user_id)
+        return self.revisions.get(user_id, 0)
+
+    def wake(self, user_id: UserId) -> None:
+        waker = self._wakers.pop(user_id, None)
+        if waker is not None:
+            waker.set()
+
+    async def changed(self, user_id: UserId, timeout: float) -> None:
+        """Returns when the user's keys or session change, or after `timeout` seconds."""
+        waker = self._wakers.setdefault(user_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waker.wait(), timeout)
 
 
 class FakeUserRepository:
@@ -97,6 +136,8 @@ class FakeUserRepository:
                 token_version=user.token_version + 1,
             )
         self._db.users[user.id] = updated
+        if change.password_hash is not None:
+            self._db.wake(user.id)  # the watches of its earlier tokens end
         return updated
 
     async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
@@ -126,6 +167,7 @@ class FakeTokenRevocations:
     async def revoke(self, session: Session) -> None:
         self._db.live_user(session)
         self._db.revoked[session.token_id] = session.expires_at
+        self._db.wake(session.user_id)
 
     async def purge_expired(self, now: int) -> int:
         expired = [jti for jti, expires_at in self._db.revoked.items() if expires_at <= now]
@@ -140,7 +182,7 @@ class _Failures:
     count: int
 
 
-class FakeLoginThrottle:
+class FakeAttemptCounter:
     """Fixed window per scope, like kv_login_attempt / kv_login_succeeded."""
 
     def __init__(self, max_failures: int = 3, window: int = 900) -> None:
@@ -194,9 +236,30 @@ class StoredPair:
         return self.expires_at is None or self.expires_at > now
 
 
+class FakeBatchEncoder:
+    """Prepares batches for the fake repository: the values themselves, checked as the real
+    encoder checks them (the domain's rules, the encoded size)."""
+
+    def __init__(self, limits: BatchLimits | None = None) -> None:
+        self.limits = limits or BatchLimits()
+
+    def from_body(self, body: bytes) -> tuple[PreparedBatch, dict[str, Any]] | None:
+        return None
+
+    def from_items(self, items: Mapping[str, JsonValue]) -> PreparedBatch:
+        self.limits.check_items(items)
+        for key, value in items.items():
+            try:
+                size = len(msgspec.msgpack.encode(value))
+            except OverflowError:
+                raise InvalidValue(key, "integer outside the 64-bit range") from None
+            self.limits.check_encoded_size(key, size)
+        return PreparedBatch(list(items), [copy.deepcopy(v) for v in items.values()])
+
+
 class FakeKeyValueRepository:
     """Stores a copy of each value, as Tarantool stores its own encoding of it; versions,
-    expiry, conditions and revisions follow the Lua functions of migration 007."""
+    expiry, conditions and revisions follow the Lua functions (kv.lua)."""
 
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
@@ -220,33 +283,29 @@ class FakeKeyValueRepository:
         if conflicts:
             raise VersionConflict(conflicts)
 
-    def _advance(self, session: Session, changed: int) -> int:
-        revisions = self._db.revisions
-        if changed:
-            revisions[session.user_id] = revisions.get(session.user_id, 0) + 1
-        return revisions.get(session.user_id, 0)
-
     async def write(
-        self, session: Session, items: WriteItems, options: WriteOptions
+        self, session: Session, batch: PreparedBatch, options: WriteOptions
     ) -> WriteOutcome:
-        if not isinstance(items, Mapping):
-            raise TypeError("the fake stores mappings; checked pairs belong to an adapter")
+        items = dict(zip(batch.keys, batch.encoded, strict=True))
         space = self._space(session)
         self._check(space, options.if_version)
         self.written.append(list(items.items()))
         now = self._db.now()
-        skipped = []
+        skipped, entries = [], []
         for key, value in items.items():
             old = space.get(key)
             live = old is not None and old.live(now)
             if live and options.mode is WriteMode.INSERT:
                 skipped.append(key)
                 continue
+            if old is not None and not live:
+                entries.append((key, ChangeOp.EXPIRE, old.version))
             seconds = options.ttls.get(key, options.ttl)
             expires_at = None if seconds is None else math.ceil(now + seconds)
             version = old.version + 1 if old is not None and live else 1
             space[key] = StoredPair(copy.deepcopy(value), version, expires_at)
-        revision = self._advance(session, len(items) - len(skipped))
+            entries.append((key, ChangeOp.PUT, version))
+        revision = self._db.record(session.user_id, entries)
         return WriteOutcome(len(items) - len(skipped), skipped, revision)
 
     def _live_pairs(self, session: Session, keys: Sequence[str]) -> dict[str, StoredPair]:
@@ -272,13 +331,14 @@ class FakeKeyValueRepository:
         space = self._space(session)
         self._check(space, if_version)
         self.delete_requests.append(list(keys))
-        now, deleted, changed = self._db.now(), 0, 0
+        now, deleted, entries = self._db.now(), 0, []
         for key in keys:
             pair = space.pop(key, None)
             if pair is not None:
-                changed += 1
-                deleted += pair.live(now)
-        return DeleteOutcome(deleted, self._advance(session, changed))
+                live = pair.live(now)
+                deleted += live
+                entries.append((key, ChangeOp.DELETE if live else ChangeOp.EXPIRE, pair.version))
+        return DeleteOutcome(deleted, self._db.record(session.user_id, entries))
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int
@@ -296,11 +356,9 @@ class FakeKeyValueRepository:
         now, purged = self._db.now(), 0
         for user_id, space in self._db.data.items():
             doomed = [k for k, pair in space.items() if not pair.live(now)][: batch - purged]
-            for key in doomed:
-                del space[key]
+            ended = [(key, ChangeOp.EXPIRE, space.pop(key).version) for key in doomed]
             purged += len(doomed)
-            if doomed:
-                self._db.revisions[user_id] = self._db.revisions.get(user_id, 0) + 1
+            self._db.record(user_id, ended)
         return purged
 
 
@@ -365,13 +423,14 @@ class FakeWorld:
     db: FakeDatabase = field(default_factory=FakeDatabase)
     hasher: FakePasswordHasher = field(default_factory=FakePasswordHasher)
     tokens: FakeTokenIssuer = field(default_factory=FakeTokenIssuer)
-    throttle: FakeLoginThrottle = field(default_factory=FakeLoginThrottle)
+    throttle: FakeAttemptCounter = field(default_factory=FakeAttemptCounter)
     clock: FakeClock = field(default_factory=FakeClock)
 
     def __post_init__(self) -> None:
         self.users = FakeUserRepository(self.db)
         self.revocations = FakeTokenRevocations(self.db)
         self.kv = FakeKeyValueRepository(self.db)
+        self.encoder = FakeBatchEncoder()
 
     async def add_user(self, username: str, password: str = "password-1") -> User:
         new_user = NewUser(

@@ -8,6 +8,7 @@ import jwt
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 from jwt.warnings import InsecureKeyLengthWarning
 
 from kv_api.application.errors import Unauthenticated
@@ -36,9 +37,17 @@ async def passed(auth: Authenticator, request: web.Request, handler: Any) -> Any
     return await handler(request)
 
 
+def routed(method: str, path: str, headers: dict[str, str] | None = None) -> web.Request:
+    """A request as the router leaves it: matched to a route of its path."""
+    request = make_mocked_request(method, path, headers=headers)
+    route = web.UrlDispatcher().add_route(method, path, whoami)
+    request._match_info = UrlMappingMatchInfo({}, route)  # what routing sets
+    return request
+
+
 async def served(auth: Authenticator, header: str | None, handler: Any = whoami) -> Any:
     headers = {} if header is None else {"Authorization": header}
-    return await passed(auth, make_mocked_request("GET", "/api/me", headers=headers), handler)
+    return await passed(auth, routed("GET", "/api/me", headers), handler)
 
 
 @pytest.fixture
@@ -154,10 +163,10 @@ async def test_public_paths_and_preflights_need_no_token(auth: Authenticator) ->
     async def ok(request: web.Request) -> web.StreamResponse:
         return web.Response(text="ok")
 
-    assert auth.known(make_mocked_request("GET", "/health"))
-    assert auth.known(make_mocked_request("OPTIONS", "/api/me"))
-    assert not auth.known(make_mocked_request("GET", "/api/me"))
-    assert (await passed(auth, make_mocked_request("GET", "/health"), ok)).text == "ok"
+    assert auth.known(routed("GET", "/health"))
+    assert auth.known(routed("OPTIONS", "/api/me"))
+    assert not auth.known(routed("GET", "/api/me"))
+    assert (await passed(auth, routed("GET", "/health"), ok)).text == "ok"
 
 
 @pytest.mark.parametrize("header", ["Basic {}", "Token {}", "Bearer {} extra", "Bearer: {}"])

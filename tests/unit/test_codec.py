@@ -1,5 +1,5 @@
-"""The storage codec: msgspec packs a mapping, the C extension a clean write body, to the same
-pairs; what MessagePack cannot hold is an InvalidValue naming the key."""
+"""The batch encoder: msgspec packs parsed pairs, the C extension a clean write body, to the
+same prepared batch; what MessagePack cannot hold is an InvalidValue naming the key."""
 
 from typing import Any
 
@@ -10,7 +10,7 @@ import pytest
 from kv_api.domain.errors import InvalidKey, InvalidValue
 from kv_api.domain.keys import BatchLimits
 from kv_api.infrastructure import codec
-from kv_api.infrastructure.codec import MsgpackBatchCodec, PackedPairs, WriteBodyDecoder
+from kv_api.infrastructure.codec import MsgpackBatchEncoder
 
 LIMITS = BatchLimits(max_key_bytes=8, max_value_bytes=64, max_depth=3)
 _pack = msgspec.msgpack.encode
@@ -31,55 +31,57 @@ def test_the_extension_is_built() -> None:
     ids=repr,
 )
 def test_mappings_pack_to_key_then_value(items: dict[str, Any]) -> None:
-    packed = MsgpackBatchCodec(LIMITS).pack(items)
-    assert (packed.keys, packed.pairs, len(packed)) == (list(items), pairs_of(items), len(items))
+    packed = MsgpackBatchEncoder(LIMITS).from_items(items)
+    assert (packed.keys, packed.encoded, len(packed)) == (list(items), pairs_of(items), len(items))
 
 
 @pytest.mark.parametrize("bad", [2**64, -(2**63) - 1, [1, {"x": 2**70}]])
 def test_integers_outside_64_bits_are_invalid(bad: Any) -> None:
     with pytest.raises(InvalidValue, match="64-bit") as exc:
-        MsgpackBatchCodec(LIMITS).pack({"ok": 1, "big": bad})
+        MsgpackBatchEncoder(LIMITS).from_items({"ok": 1, "big": bad})
     assert exc.value.key == "big"
 
 
 @pytest.mark.parametrize("bad", ["\ud800", ["ok", "x\udfff"], {"\udc00": 1}])
 def test_lone_surrogates_are_invalid(bad: Any) -> None:
     with pytest.raises(InvalidValue, match="not valid Unicode") as exc:
-        MsgpackBatchCodec(LIMITS).pack({"s": bad})
+        MsgpackBatchEncoder(LIMITS).from_items({"s": bad})
     assert exc.value.key == "s"
 
 
 def test_a_lone_surrogate_key_is_invalid() -> None:
     with pytest.raises(InvalidKey, match="not valid Unicode"):
-        MsgpackBatchCodec(LIMITS).pack({"\ud800": 1})
+        MsgpackBatchEncoder(LIMITS).from_items({"\ud800": 1})
 
 
 def test_encoded_size_limit() -> None:
     # str of 62 characters: 2-byte str8 header + 62 bytes = exactly 64
-    MsgpackBatchCodec(LIMITS).pack({"edge": "x" * 62})
+    MsgpackBatchEncoder(LIMITS).from_items({"edge": "x" * 62})
     with pytest.raises(InvalidValue, match="65 bytes encoded") as exc:
-        MsgpackBatchCodec(LIMITS).pack({"ok": 1, "over": "x" * 63})
+        MsgpackBatchEncoder(LIMITS).from_items({"ok": 1, "over": "x" * 63})
     assert exc.value.key == "over"
 
 
-def test_packed_pairs_need_a_pair_per_key() -> None:
-    with pytest.raises(ValueError):
-        PackedPairs(["a"], [])
+def test_the_rules_of_the_domain_are_checked_first() -> None:
+    with pytest.raises(InvalidKey, match="longer than 8 bytes"):
+        MsgpackBatchEncoder(LIMITS).from_items({"x" * 9: 1})
+    with pytest.raises(InvalidValue, match="nested deeper than 3"):
+        MsgpackBatchEncoder(LIMITS).from_items({"k": [[[[1]]]]})
 
 
 def test_write_bodies_decode_to_what_the_codec_packs() -> None:
     items = {"a": {"b": [1, 2.5, None]}, "é": "x"}
     body = orjson.dumps({"mode": "insert", "data": items, "ttl": [1, {"z": None}]})
-    decoded = WriteBodyDecoder(LIMITS)(body)
+    decoded = MsgpackBatchEncoder(LIMITS).from_body(body)
     assert decoded is not None
     packed, options = decoded
     assert options == {"mode": "insert", "ttl": [1, {"z": None}]}
-    expected = MsgpackBatchCodec(LIMITS).pack(items)
-    assert (packed.keys, packed.pairs) == (expected.keys, expected.pairs)
+    expected = MsgpackBatchEncoder(LIMITS).from_items(items)
+    assert (packed.keys, packed.encoded) == (expected.keys, expected.encoded)
 
 
 def test_a_body_of_data_alone_has_no_options() -> None:
-    decoded = WriteBodyDecoder(LIMITS)(b'{"data": {"k": 1}}')
+    decoded = MsgpackBatchEncoder(LIMITS).from_body(b'{"data": {"k": 1}}')
     assert decoded is not None and decoded[1] == {}
 
 
@@ -99,8 +101,8 @@ def test_a_body_of_data_alone_has_no_options() -> None:
     ids=repr,
 )
 def test_bodies_the_decoder_leaves_to_the_slow_path(body: bytes) -> None:
-    assert WriteBodyDecoder(LIMITS)(body) is None
+    assert MsgpackBatchEncoder(LIMITS).from_body(body) is None
 
 
 def test_the_decoder_can_be_switched_off() -> None:
-    assert WriteBodyDecoder(LIMITS, use_native=False)(b'{"data": {"k": 1}}') is None
+    assert MsgpackBatchEncoder(LIMITS, use_native=False).from_body(b'{"data": {"k": 1}}') is None

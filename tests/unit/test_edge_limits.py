@@ -11,12 +11,12 @@ from kv_api.application.errors import RateLimited
 from kv_api.application.users.registration_limit import RegistrationLimit
 from kv_api.presentation.http.bounded_json import JSON_PER_MSGPACK_BYTE, _pair_by_pair, read_answer
 from kv_api.presentation.http.problems import BadRequest
-from tests.unit.fakes import FakeClock, FakeLoginThrottle
+from tests.unit.fakes import FakeAttemptCounter, FakeClock
 
 
 async def test_registrations_are_counted_per_address_in_a_fixed_window() -> None:
     clock = FakeClock()
-    limiter = RegistrationLimit(FakeLoginThrottle(max_failures=2, window=60), clock)
+    limiter = RegistrationLimit(FakeAttemptCounter(max_failures=2, window=60), clock)
     await limiter.check("a")
     await limiter.check("a")
     await limiter.check("b")

@@ -10,7 +10,7 @@ import random
 import struct
 import sys
 import tracemalloc
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import orjson
@@ -22,7 +22,7 @@ from bench.payloads import dataset
 from kv_api.domain.errors import DomainError
 from kv_api.domain.keys import BatchLimits
 from kv_api.infrastructure._jsonbatch import transcode_pairs
-from kv_api.infrastructure.codec import MsgpackBatchCodec
+from kv_api.infrastructure.codec import MsgpackBatchEncoder
 
 MAX_ITEMS = 10_000
 MAX_KEY = 1024
@@ -55,11 +55,11 @@ def reference(
         return None
     limits = BatchLimits(max_items, max_key_bytes, max_value_bytes, max_depth)
     try:
-        limits.check_items(data)
-        packed = MsgpackBatchCodec(limits).pack(data)
+        packed = MsgpackBatchEncoder(limits).from_items(data)
     except DomainError:
         return None
-    values = [pair[len(_pack(key)) :] for key, pair in zip(packed.keys, packed.pairs, strict=True)]
+    pairs = cast(list[bytes], packed.encoded)
+    values = [pair[len(_pack(key)) :] for key, pair in zip(packed.keys, pairs, strict=True)]
     return list(data), values, {name: v for name, v in document.items() if name != "data"}
 
 

@@ -11,9 +11,9 @@ from kv_api.application.kv.handlers import (
     WriteBatchHandler,
 )
 from kv_api.application.ports import Session, WriteOptions
-from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidValue
+from kv_api.domain.errors import BatchTooLarge, InvalidField, InvalidKey, InvalidValue
 from kv_api.domain.keys import BatchLimits, WriteMode
-from tests.unit.fakes import FakeWorld, session_of
+from tests.unit.fakes import FakeBatchEncoder, FakeWorld, session_of
 
 LIMITS = BatchLimits(
     max_items=5, max_value_bytes=64, max_depth=3, max_list_limit=50, default_list_limit=20
@@ -33,7 +33,8 @@ async def write(
     limits: BatchLimits = LIMITS,
 ) -> Any:
     handler = WriteBatchHandler(world.kv, limits)
-    return await handler(WriteBatch(session, items, WriteOptions(mode)))
+    batch = FakeBatchEncoder(limits).from_items(items)
+    return await handler(WriteBatch(session, batch, WriteOptions(mode)))
 
 
 async def read(world: FakeWorld, session: Session, keys: list[str]) -> Any:
@@ -143,20 +144,33 @@ class TestListKeys:
     ) -> None:
         handler = ListKeysHandler(world.kv, BatchLimits())
         await handler(ListKeys(session))
-        await handler(ListKeys(session, limit=5000))
+        await handler(ListKeys(session, limit=1000))
         assert [limit for _, _, limit in world.kv.list_requests] == [100, 1000]
+        with pytest.raises(InvalidField, match="limit: must be between 1 and 1000"):
+            await handler(ListKeys(session, limit=1001))
 
-    @pytest.mark.parametrize(("asked", "used"), [(1, 1), (7, 7), (50, 50), (51, 50), (10**9, 50)])
-    async def test_limit_is_capped(
-        self, world: FakeWorld, session: Session, asked: int, used: int
-    ) -> None:
-        assert await self.list_limit(world, session, asked) == used
-
-    @pytest.mark.parametrize("asked", [0, -5])
-    async def test_limit_is_at_least_one(
+    @pytest.mark.parametrize("asked", [1, 7, 50])
+    async def test_a_limit_within_bounds_is_used(
         self, world: FakeWorld, session: Session, asked: int
     ) -> None:
-        assert await self.list_limit(world, session, asked) == 1
+        assert await self.list_limit(world, session, asked) == asked
+
+    @pytest.mark.parametrize("asked", [0, -5, 51, 10**9])
+    async def test_a_limit_out_of_bounds_is_refused_naming_it(
+        self, world: FakeWorld, session: Session, asked: int
+    ) -> None:
+        with pytest.raises(InvalidField) as exc:
+            await self.list_limit(world, session, asked)
+        assert exc.value.fields == {"limit": ["must be between 1 and 50"]}
+        assert world.kv.list_requests == []
+
+    async def test_a_prefix_longer_than_a_key_is_refused(
+        self, world: FakeWorld, session: Session
+    ) -> None:
+        handler = ListKeysHandler(world.kv, BatchLimits())
+        await handler(ListKeys(session, prefix="é" * 512))
+        with pytest.raises(InvalidField, match="prefix: must be at most 1024 bytes"):
+            await handler(ListKeys(session, prefix="é" * 512 + "x"))
 
     async def test_pages_by_prefix_and_cursor(self, world: FakeWorld, session: Session) -> None:
         await write(world, session, {"user:1": 1, "user:2": 2, "user:3": 3, "x": 0})

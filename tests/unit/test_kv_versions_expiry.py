@@ -12,7 +12,7 @@ from kv_api.application.kv.handlers import DeleteBatchHandler, ReadBatchHandler,
 from kv_api.application.ports import Session, WriteOptions
 from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidTtl, InvalidVersion
 from kv_api.domain.keys import MAX_VERSION, BatchLimits, PairMeta, WriteMode
-from tests.unit.fakes import FakeDatabase, FakeWorld, session_of
+from tests.unit.fakes import FakeBatchEncoder, FakeDatabase, FakeWorld, session_of
 
 LIMITS = BatchLimits(max_items=5, min_ttl=10, max_ttl=1000)
 UPSERT, INSERT = WriteMode.UPSERT, WriteMode.INSERT
@@ -51,7 +51,8 @@ class Kv:
         self.world, self.session = world, session
 
     async def write(self, items: dict[str, Any], mode: WriteMode = UPSERT, **options: Any) -> Any:
-        command = WriteBatch(self.session, items, WriteOptions(mode, **options))
+        batch = FakeBatchEncoder(LIMITS).from_items(items)
+        command = WriteBatch(self.session, batch, WriteOptions(mode, **options))
         return await WriteBatchHandler(self.world.kv, LIMITS)(command)
 
     async def delete(self, keys: list[str], if_version: dict[str, int] | None = None) -> Any:

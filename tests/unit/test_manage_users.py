@@ -4,14 +4,14 @@ from kv_api.application.users.manage import (
     RemoveUser,
     RemoveUserHandler,
 )
-from tests.unit.fakes import FakeWorld
+from tests.unit.fakes import FakeWorld, StoredPair
 
 
 async def test_remove_user_matches_the_name_case_insensitively_and_drops_keys(
     world: FakeWorld,
 ) -> None:
     user = await world.add_user("Carol")
-    world.db.data[user.id] = {"k": b"\x01"}
+    world.db.data[user.id] = {"k": StoredPair(1, version=1, expires_at=None)}
 
     assert await RemoveUserHandler(world.users)(RemoveUser("cAROL")) is True
 

@@ -8,8 +8,8 @@ from marshmallow import ValidationError
 
 from kv_api.application.ports import WriteOptions
 from kv_api.domain.keys import WriteMode
-from kv_api.presentation.http.schemas import KeysRequest, WriteRequest
-from kv_api.presentation.routes.kv import load_write, usual_keys, write_options
+from kv_api.presentation.routes.kv.endpoints import load_write, usual_keys, write_options
+from kv_api.presentation.routes.kv.schemas import KeysRequest, WriteRequest
 
 KEYS_BODIES: list[Any] = [
     {"keys": ["a"]},

@@ -57,8 +57,8 @@ class TestDeleteAccount:
     async def test_removes_the_user_and_their_data_only(self, world: FakeWorld) -> None:
         alice, bob = await world.add_user("alice"), await world.add_user("bob")
         write = WriteBatchHandler(world.kv, BatchLimits())
-        await write(WriteBatch(session_of(alice), {"k": 1}))
-        await write(WriteBatch(session_of(bob), {"k": 2}))
+        await write(WriteBatch(session_of(alice), world.encoder.from_items({"k": 1})))
+        await write(WriteBatch(session_of(bob), world.encoder.from_items({"k": 2})))
 
         await DeleteAccountHandler(world.users)(DeleteAccount(session_of(alice)))
 

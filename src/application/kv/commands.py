@@ -1,13 +1,13 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kv_api.application.ports import Session, WriteItems, WriteOptions
+from kv_api.application.ports import PreparedBatch, Session, WriteOptions
 
 
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
     session: Session
-    items: WriteItems
+    batch: PreparedBatch
     options: WriteOptions = field(default_factory=WriteOptions)
 
 

@@ -1,4 +1,3 @@
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kv_api.application.kv.commands import DeleteBatch, ListKeys, ReadBatch, WriteBatch
@@ -13,17 +12,16 @@ from kv_api.domain.keys import BatchLimits, JsonValue, PairMeta
 
 
 class WriteBatchHandler:
+    """The pairs were checked when their batch was prepared; the options are checked here."""
+
     def __init__(self, repo: KeyValueRepository, limits: BatchLimits) -> None:
         self._repo = repo
         self._limits = limits
 
     async def __call__(self, command: WriteBatch) -> WriteOutcome:
-        items = command.items
-        self._limits.check_batch_size(len(items), "data")
-        if isinstance(items, Mapping):  # else checked pairs: checked as they were decoded
-            self._limits.check_items(items)
+        self._limits.check_batch_size(len(command.batch), "data")
         self._check_options(command.options)
-        return await self._repo.write(command.session, items, command.options)
+        return await self._repo.write(command.session, command.batch, command.options)
 
     def _check_options(self, options: WriteOptions) -> None:
         limits = self._limits
@@ -81,6 +79,6 @@ class ListKeysHandler:
         self._limits = limits
 
     async def __call__(self, query: ListKeys) -> KeyPage:
-        limit = self._limits.default_list_limit if query.limit is None else query.limit
-        limit = max(1, min(limit, self._limits.max_list_limit))
+        self._limits.check_prefix(query.prefix)
+        limit = self._limits.list_limit(query.limit)
         return await self._repo.list_keys(query.session, query.prefix, query.after, limit)

@@ -1,8 +1,8 @@
 from kv_api.application.errors import InvalidCredentials, RateLimited
 from kv_api.application.ports import (
+    AttemptCounter,
     Clock,
     IssuedToken,
-    LoginThrottle,
     PasswordHasher,
     TokenIssuer,
     UserRepository,
@@ -22,7 +22,7 @@ class LoginHandler:
         users: UserRepository,
         hasher: PasswordHasher,
         tokens: TokenIssuer,
-        throttle: LoginThrottle,
+        throttle: AttemptCounter,
         clock: Clock,
     ) -> None:
         self._users = users

@@ -3,9 +3,9 @@ from dataclasses import dataclass
 
 from kv_api.application.errors import CurrentPasswordRequired, RateLimited, WrongCurrentPassword
 from kv_api.application.ports import (
+    AttemptCounter,
     Clock,
     IssuedToken,
-    LoginThrottle,
     PasswordHasher,
     ProfileChange,
     TokenIssuer,
@@ -39,7 +39,7 @@ class UpdateProfileHandler:
         tokens: TokenIssuer,
         clock: Clock,
         policy: PasswordPolicy,
-        throttle: LoginThrottle,
+        throttle: AttemptCounter,
     ) -> None:
         self._users = users
         self._hasher = hasher

@@ -1,16 +1,16 @@
 from kv_api.application.errors import RateLimited
-from kv_api.application.ports import Clock, LoginThrottle
+from kv_api.application.ports import AttemptCounter, Clock
 
 SCOPE = "register:"  # beside the login throttle's "user:" and "addr:" scopes
 
 
 class RegistrationLimit:
     """Registrations per client address in a fixed window. A registration has no success
-    that takes its count back, so every attempt counts. The count is the store's (the login
-    throttle's fixed-window counter, with its own maximum and window), so every API process
-    and every worker shares it: `--workers N` no longer multiplies the limit."""
+    that takes its count back, so every attempt counts. The count is the store's (the same
+    fixed-window counters as failed logins, with their own maximum and window), so every API
+    process and worker shares it."""
 
-    def __init__(self, counter: LoginThrottle, clock: Clock) -> None:
+    def __init__(self, counter: AttemptCounter, clock: Clock) -> None:
         self._counter = counter
         self._clock = clock
 

@@ -3,7 +3,8 @@ condition per user), so a waiting watch holds no Python CPU, and the ordinary re
 primary connection never queue behind it."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kv_api.application.errors import HistoryCompacted, SessionExpired, TooManyWatches
@@ -16,9 +17,9 @@ LATEST = 2**52
 
 
 class TarantoolChangeFeed:
-    """At most `max_watches` kv_watch calls of this process wait in Tarantool at once: a slot
-    is given back only when its call has returned, not when its HTTP client went away (the
-    Lua fiber keeps waiting until its timeout), so Tarantool's fibers never exceed the limit."""
+    """At most `max_watches` watches of this process at once. A slot is given back only when
+    its watch is closed and its kv_watch call has returned, not when its HTTP client went away
+    (the Lua fiber keeps waiting until it answers), so Tarantool's fibers never exceed it."""
 
     def __init__(
         self,
@@ -33,14 +34,16 @@ class TarantoolChangeFeed:
         self._observe = observe  # told the count of slots taken at each change
         self.in_use = 0
 
-    def open(self) -> "TarantoolWatcher":
+    @contextmanager
+    def watch(self, session: Session) -> Iterator["TarantoolWatcher"]:
         if self.in_use >= self._max:
             raise TooManyWatches()
         self._count(+1)
-        return TarantoolWatcher(self._watch, self._released)
-
-    def _released(self) -> None:
-        self._count(-1)
+        watcher = TarantoolWatcher(self._watch, session, lambda: self._count(-1))
+        try:
+            yield watcher
+        finally:
+            watcher.close()
 
     def _count(self, change: int) -> None:
         self.in_use += change
@@ -52,15 +55,19 @@ class TarantoolChangeFeed:
 
 
 class TarantoolWatcher:
-    def __init__(self, client: TarantoolClient, release: Callable[[], None]) -> None:
+    def __init__(
+        self, client: TarantoolClient, session: Session, release: Callable[[], None]
+    ) -> None:
         self._client = client
+        self._session = session
         self._release: Callable[[], None] | None = release
         self._pending: asyncio.Future[Any] | None = None
         self._closed = False
 
-    async def next(self, session: Session, spec: WatchSpec) -> ChangeBatch:
+    async def next(self, spec: WatchSpec) -> ChangeBatch:
         if self._closed or self._pending is not None:
             raise RuntimeError("a watcher makes one call at a time, until closed")
+        session = self._session
         since = LATEST if spec.since is None else spec.since
         args = [session.user_id, session.token_version, session.token_id, spec.prefix]
         args += [since, spec.limit, spec.timeout, spec.with_values]

@@ -1,5 +1,5 @@
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -7,14 +7,13 @@ from kv_api.application.errors import SessionExpired, VersionConflict
 from kv_api.application.ports import (
     DeleteOutcome,
     KeyPage,
+    PreparedBatch,
     Session,
-    WriteItems,
     WriteOptions,
     WriteOutcome,
 )
 from kv_api.domain.errors import BatchTooLarge
-from kv_api.domain.keys import BatchLimits, JsonValue, PairMeta, WriteMode
-from kv_api.infrastructure.codec import MsgpackBatchCodec, PackedPairs
+from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -54,33 +53,29 @@ def _meta(row: Any) -> PairMeta:
 
 
 class TarantoolKeyValueRepository:
-    """Each batch is one call of a Lua function that runs it in box.atomic."""
+    """Each batch is one call of a Lua function that runs it in box.atomic. Batches to write
+    come from MsgpackBatchEncoder (infrastructure/codec.py): each encoded entry is the
+    MessagePack of [key, value], the tail of a stored tuple."""
 
     def __init__(
         self,
         primary: TarantoolClient,
         replicas: Sequence[TarantoolClient] = (),
-        max_read_bytes: int = 16 * 1024 * 1024,
-        limits: BatchLimits | None = None,
+        max_read_bytes: int = 32 * 1024 * 1024,
         history_keep: int = 100_000,
     ) -> None:
-        self._codec = MsgpackBatchCodec(limits or BatchLimits())
         self._primary = primary
         self._replicas = list(replicas)
         self._max_read_bytes = max_read_bytes
         self._keep = history_keep  # changes kept in a user's change log
 
     async def write(
-        self, session: Session, items: WriteItems, options: WriteOptions
+        self, session: Session, batch: PreparedBatch, options: WriteOptions
     ) -> WriteOutcome:
-        if isinstance(items, Mapping):
-            items = self._codec.pack(items)
-        if not isinstance(items, PackedPairs):
-            raise TypeError(f"cannot store {type(items).__name__}")
         # [user_id, key, value] of a 5-field tuple: the function appends version and expiry.
         head = b"\x95" + _encode(session.user_id)
-        tuples = [head + pair for pair in items.pairs]
-        keys = items.keys
+        tuples = [head + pair for pair in cast(Sequence[bytes], batch.encoded)]
+        keys = batch.keys
         args = [
             *_session_args(session),
             options.mode is WriteMode.INSERT,

@@ -19,10 +19,10 @@ class TarantoolTokenRevocations:
         return int(await self._client.call("kv_purge_revoked", [now, self._purge_batch]))
 
 
-class TarantoolLoginThrottle:
-    """Fixed-window counters per scope (kv_login_attempt). keep_for: how long a counter must
-    outlive its start for every user of the space (registrations share it with their own
-    window); the window itself when not given."""
+class TarantoolAttemptCounter:
+    """Fixed-window counters per scope (kv_login_attempt, in kv_login_failures): failed logins
+    and registrations. keep_for: how long a counter must outlive its start for every user of
+    the space (each counts with its own window); the window itself when not given."""
 
     def __init__(
         self, client: TarantoolClient, max_failures: int, window: int, keep_for: int | None = None

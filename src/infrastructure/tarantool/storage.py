@@ -3,9 +3,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from kv_api.infrastructure.settings import Settings, StartupError, TarantoolAddress
-from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.client import CallObserver, TarantoolClient
 from kv_api.infrastructure.tarantool.managed import ManagedTarantool
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
+from kv_api.infrastructure.tarantool.stats import StoreStats, read_store_stats
 
 log = logging.getLogger("kv_api.storage")
 ReadyHook = Callable[[], Awaitable[None]]
@@ -14,7 +15,7 @@ ReadyHook = Callable[[], Awaitable[None]]
 class Storage:
     """The primary (managed or external), optional read replicas, and schema bootstrap."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, observer: CallObserver | None = None) -> None:
         self._settings = settings
         self.managed = ManagedTarantool(settings) if settings.embedded else None
         address, user, password = (
@@ -47,6 +48,9 @@ class Storage:
         self.migrated = False
         self._bootstrap: asyncio.Task[None] | None = None
         self._hooks: list[ReadyHook] = []
+        if observer is not None:
+            for client in [self.primary, self.watch, *self.replicas]:
+                client.observe(observer)
 
     def _client(
         self, address: TarantoolAddress, user: str | None, password: str | None
@@ -108,6 +112,14 @@ class Storage:
             "storage ready",
             extra={"tarantool": f"{self.primary.address.host}:{self.primary.address.port}"},
         )
+
+    def connections(self) -> list[tuple[str, int, bool]]:
+        """(role, index, connected) of the primary, then of each read replica."""
+        replicas = [("replica", i, r.connected) for i, r in enumerate(self.replicas)]
+        return [("primary", 0, self.primary.connected), *replicas]
+
+    async def stats(self) -> StoreStats:
+        return await read_store_stats(self.primary)
 
     async def ready(self, timeout: float = 1.0) -> bool:
         return self.migrated and await self.primary.ping(timeout)

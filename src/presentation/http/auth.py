@@ -36,14 +36,14 @@ def bearer_token(header: str) -> str:
 
 
 class Authenticator:
-    """Decides who is calling before a handler runs. Public paths and CORS preflights pass;
+    """Decides who is calling before a handler runs. Public routes and CORS preflights pass;
     anything else needs a bearer token. An Authorization header not among the verified ones
     goes through aiohttp-jwt (PyJWT: signature, pinned algorithm, issuer, expiry) and is then
     remembered with its session; a remembered one is still refused once its token expires."""
 
-    def __init__(self, tokens: VerifiedTokens, public_paths: Iterable[str]) -> None:
+    def __init__(self, tokens: VerifiedTokens, public_routes: Iterable[str]) -> None:
         self._tokens = tokens
-        self._public = frozenset(public_paths)
+        self._public = frozenset(public_routes)
         check = tokens.check
         self._jwt = JWTMiddleware(
             check.secret,
@@ -55,10 +55,13 @@ class Authenticator:
         )
 
     def known(self, request: web.Request) -> bool:
-        """True when the request may go on as it is: a public path, a preflight, or a bearer
+        """True when the request may go on as it is: a public route, a preflight, or a bearer
         token verified before (its session is then set). Plain, not a coroutine: it settles
-        nearly every request. False: `verify` must run."""
-        if request.method == hdrs.METH_OPTIONS or request.path in self._public:
+        nearly every request. False: `verify` must run. The request must have been routed."""
+        if request.method == hdrs.METH_OPTIONS:
+            return True
+        resource = request.match_info.route.resource
+        if resource is not None and resource.canonical in self._public:
             return True
         # Keyed by the header as sent: a hit skips parsing it too (docs/decisions/004).
         session = self._tokens.session_of(request.headers.get(hdrs.AUTHORIZATION, ""))

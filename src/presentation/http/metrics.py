@@ -2,7 +2,6 @@
 
 import os
 import tempfile
-from collections.abc import Callable
 from typing import Protocol
 
 from aiohttp.web_urldispatcher import AbstractResource
@@ -20,7 +19,6 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from kv_api.presentation.http.local_metrics import LocalCounter, LocalHistogram
 from kv_api.presentation.http.request_context import UNMATCHED
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -44,43 +42,6 @@ def fresh_multiprocess_dir() -> str:
 def worker_exited(pid: int, path: str) -> None:
     """Drop the dead worker's live gauges; its counters and histograms stay in the totals."""
     mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
-
-
-class Count(Protocol):
-    def inc(self, amount: float = 1) -> None: ...
-
-
-class CountFamily(Count, Protocol):
-    def labels(self, *values: str) -> Count: ...
-
-
-class Observe(Protocol):
-    def observe(self, amount: float) -> None: ...
-
-
-class ObserveFamily(Observe, Protocol):
-    def labels(self, *values: str) -> Observe: ...
-
-
-def counter(
-    name: str, documentation: str, labels: tuple[str, ...], registry: CollectorRegistry
-) -> CountFamily:
-    """One process: plain numbers read at scrape (local_metrics). Several: the shared files."""
-    if multiprocess_dir() is None:
-        return LocalCounter(name, documentation, labels, registry=registry)
-    return Counter(name, documentation, labels, registry=registry)
-
-
-def histogram(
-    name: str,
-    documentation: str,
-    labels: tuple[str, ...],
-    buckets: tuple[float, ...],
-    registry: CollectorRegistry,
-) -> ObserveFamily:
-    if multiprocess_dir() is None:
-        return LocalHistogram(name, documentation, labels, buckets=buckets, registry=registry)
-    return Histogram(name, documentation, labels, buckets=buckets, registry=registry)
 
 
 class StoreFigures(Protocol):
@@ -108,22 +69,27 @@ def _registry() -> CollectorRegistry:
 
 
 class Metrics:
-    """Metric families plus a cache of labelled children, so a request costs two dict hits."""
+    """The metric families, plus the labelled children of each route, method and status once
+    made, so that a request costs two dictionary lookups before its two updates."""
 
     def __init__(self) -> None:
-        self.registry = _registry()
-        reg = self.registry
-        self.requests = counter(
-            "kv_http_requests", "HTTP requests answered", ("route", "method", "status"), reg
+        self.registry = reg = _registry()
+        self.requests = Counter(
+            "kv_http_requests",
+            "HTTP requests answered",
+            ("route", "method", "status"),
+            registry=reg,
         )
-        self.latency = histogram(
+        self.latency = Histogram(
             "kv_http_request_duration_seconds",
             "time from the request reaching the app to its response, by route",
             ("route", "method"),
-            LATENCY_BUCKETS,
-            reg,
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
         )
-        keys = counter("kv_keys", "keys written, read, deleted or expired", ("operation",), reg)
+        keys = Counter(
+            "kv_keys", "keys written, read, deleted or expired", ("operation",), registry=reg
+        )
         self.keys_written = keys.labels("written")
         self.keys_read = keys.labels("read")
         self.keys_deleted = keys.labels("deleted")
@@ -134,29 +100,32 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=reg,
         )
-        self.changes_purged = counter(
+        self.changes_purged = Counter(
             "kv_changes_purged",
             "changes removed from the change log by its retention purge",
-            (),
-            reg,
+            registry=reg,
         )
-        batch = histogram(
-            "kv_batch_size", "pairs or keys per batch", ("operation",), BATCH_BUCKETS, reg
+        batch = Histogram(
+            "kv_batch_size",
+            "pairs or keys per batch",
+            ("operation",),
+            buckets=BATCH_BUCKETS,
+            registry=reg,
         )
         self.write_batch = batch.labels("write")
         self.read_batch = batch.labels("read")
         self.delete_batch = batch.labels("delete")
-        self.storage_errors = counter(
+        self.storage_errors = Counter(
             "kv_storage_errors",
             "failed Tarantool calls by function and kind (unavailable, full, rejected, failed)",
             ("function", "kind"),
-            reg,
+            registry=reg,
         )
-        self.login_failures = counter(
-            "kv_login_failures", "logins refused for a wrong user or password", (), reg
+        self.login_failures = Counter(
+            "kv_login_failures", "logins refused for a wrong user or password", registry=reg
         )
-        self.login_rate_limited = counter(
-            "kv_login_rate_limited", "logins refused by the failed-login throttle", (), reg
+        self.login_rate_limited = Counter(
+            "kv_login_rate_limited", "logins refused by the failed-login throttle", registry=reg
         )
         self.tarantool_connected = Gauge(
             "kv_tarantool_connected",
@@ -166,8 +135,7 @@ class Metrics:
             registry=reg,
         )
         self._store_gauges(reg)
-        self._before_scrape: list[Callable[[], None]] = []
-        self._http: dict[tuple[AbstractResource | None, str, int], tuple[Count, Observe]] = {}
+        self._http: dict[tuple[AbstractResource | None, str, int], tuple[Counter, Histogram]] = {}
 
     def _store_gauges(self, reg: CollectorRegistry) -> None:
         def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
@@ -205,7 +173,7 @@ class Metrics:
 
     def _http_children(
         self, resource: AbstractResource | None, method: str, status: int
-    ) -> tuple[Count, Observe]:
+    ) -> tuple[Counter, Histogram]:
         route = UNMATCHED if resource is None else resource.canonical
         label = method if method in _METHODS else "OTHER"
         children = (
@@ -222,12 +190,7 @@ class Metrics:
     def connection_state(self, role: str, index: int, connected: bool) -> None:
         self.tarantool_connected.labels(role, str(index)).set(1 if connected else 0)
 
-    def before_scrape(self, refresh: Callable[[], None]) -> None:
-        self._before_scrape.append(refresh)
-
     def render(self) -> bytes:
-        for refresh in self._before_scrape:
-            refresh()
         path = multiprocess_dir()
         if path is None:
             return generate_latest(self.registry)

@@ -3,17 +3,16 @@ swagger-ui-bundle assets, so the page works offline and needs no CDN."""
 
 from pathlib import Path
 
-import orjson
 import swagger_ui_bundle
 from aiohttp import web
 
-from kv_api.presentation.openapi import DocumentedLimits, build_openapi
+from kv_api.presentation.routes.contract import JSON, Operation, operation
 
-OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)
+TAG = "docs"
 ASSETS_DIR = Path(swagger_ui_bundle.swagger_ui_path)
-ASSET_FILES = ("swagger-ui.css", "index.css", "swagger-ui-bundle.js", "favicon-32x32.png")
-INITIALIZER = "/docs/swagger-initializer.js"
-ASSET_PATHS = (*(f"/docs/{name}" for name in ASSET_FILES), INITIALIZER)
+ASSET_FILES = frozenset(
+    {"swagger-ui.css", "index.css", "swagger-ui-bundle.js", "favicon-32x32.png"}
+)
 
 _PAGE = b"""<!DOCTYPE html>
 <html lang="en">
@@ -48,32 +47,51 @@ _INITIALIZER = b"""window.addEventListener("load", function () {
 """
 
 
-async def openapi_json(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[OPENAPI_DOCUMENT], content_type="application/json")
+def _undocumented(method: str, path: str, operation_id: str) -> Operation:
+    return Operation(method, path, operation_id, "", TAG, "", public=True, documented=False)
 
 
-async def swagger_ui(request: web.Request) -> web.Response:
-    return web.Response(body=_PAGE, content_type="text/html", charset="utf-8")
+class DocsEndpoints:
+    def __init__(self, document: bytes) -> None:
+        self._document = document
 
-
-async def initializer(request: web.Request) -> web.Response:
-    return web.Response(body=_INITIALIZER, content_type="text/javascript", charset="utf-8")
-
-
-def _asset(path: Path) -> web.RouteDef:
-    async def serve(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(path)
-
-    return web.get(f"/docs/{path.name}", serve)
-
-
-def setup_docs(app: web.Application, settings: DocumentedLimits) -> None:
-    app[OPENAPI_DOCUMENT] = orjson.dumps(build_openapi(settings))
-    app.add_routes(
-        [
-            web.get("/openapi.json", openapi_json),
-            web.get("/docs", swagger_ui),
-            web.get(INITIALIZER, initializer),
-            *(_asset(ASSETS_DIR / name) for name in ASSET_FILES),
-        ]
+    @operation(
+        Operation(
+            "get",
+            "/openapi.json",
+            "openapi",
+            "This OpenAPI document",
+            TAG,
+            "OpenAPI 3",
+            content=(JSON, {"type": "object"}),
+            public=True,
+        )
     )
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._document, content_type=JSON)
+
+    @operation(
+        Operation(
+            "get",
+            "/docs",
+            "swaggerUi",
+            "Swagger UI for this document",
+            TAG,
+            "an HTML page",
+            content=("text/html", {"type": "string"}),
+            public=True,
+        )
+    )
+    async def swagger_ui(self, request: web.Request) -> web.Response:
+        return web.Response(body=_PAGE, content_type="text/html", charset="utf-8")
+
+    @operation(_undocumented("get", "/docs/swagger-initializer.js", "swaggerInitializer"))
+    async def initializer(self, request: web.Request) -> web.Response:
+        return web.Response(body=_INITIALIZER, content_type="text/javascript", charset="utf-8")
+
+    @operation(_undocumented("get", "/docs/{asset}", "swaggerAsset"))
+    async def asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["asset"]
+        if name not in ASSET_FILES:
+            raise web.HTTPNotFound()
+        return web.FileResponse(ASSETS_DIR / name)

@@ -1,39 +1,47 @@
-"""The query of GET /api/watch (both forms): it validates requests and documents them."""
+"""The query of GET /api/watch (both forms) and its JSON answer. The fields check types; the
+domain checks the bounds and names the parameter at fault."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from kv_api.presentation.http.schemas import JSON_VALUE_REF, PlainInteger, _Lenient
+from kv_api.domain.changes import DEFAULT_WATCH_LIMIT, MAX_REVISION, MAX_TIMEOUT, MAX_WATCH_LIMIT
+from kv_api.domain.keys import MAX_KEY_BYTES
+from kv_api.presentation.routes.fields import JSON_VALUE_REF, Lenient, QueryInteger, Text
 
 
-class WatchQuery(_Lenient):
-    prefix = fields.String(
+class WatchQuery(Lenient):
+    prefix = Text(
         load_default="",
-        validate=validate.Length(max=1024),
-        metadata={"description": "only keys starting with this (at most 1024 bytes)"},
-    )
-    since = PlainInteger(
-        load_default=None,
-        validate=validate.Range(min=0),
         metadata={
+            "maxLength": MAX_KEY_BYTES,
+            "description": f"only keys starting with this (at most {MAX_KEY_BYTES} bytes)",
+        },
+    )
+    since = QueryInteger(
+        load_default=None,
+        metadata={
+            "minimum": 0,
+            "maximum": MAX_REVISION,
             "description": "the changes after this revision (the `revision` of the previous "
-            "answer); absent: only changes made from now on"
+            "answer); absent: only changes made from now on",
         },
     )
     timeout = fields.Float(
         load_default=None,
         allow_nan=False,
-        validate=validate.Range(min=0),
         metadata={
+            "minimum": 0,
+            "maximum": MAX_TIMEOUT,
             "description": "seconds to wait when there is no change yet; longer waits are cut "
-            "to KV_WATCH_MAX_TIMEOUT (60 by default), which is also the default"
+            "to the server's bound (KV_WATCH_MAX_TIMEOUT), which is also the default",
         },
     )
-    limit = PlainInteger(
+    limit = QueryInteger(
         load_default=None,
-        validate=validate.Range(min=1, max=1000),
         metadata={
-            "description": "at most this many changes (100 by default), whole revisions only: "
-            "one revision with more changes is answered whole"
+            "minimum": 1,
+            "maximum": MAX_WATCH_LIMIT,
+            "description": f"at most this many changes ({DEFAULT_WATCH_LIMIT} by default), "
+            "whole revisions only: one revision with more changes is answered whole",
         },
     )
     values = fields.Boolean(
@@ -44,7 +52,7 @@ class WatchQuery(_Lenient):
     )
 
 
-class ChangeItem(Schema):
+class ChangeItem(Lenient):
     key = fields.String(required=True, metadata={"example": "key1"})
     op = fields.String(
         required=True,
@@ -66,7 +74,7 @@ class ChangeItem(Schema):
     )
 
 
-class WatchResponse(Schema):
+class WatchResponse(Lenient):
     changes = fields.List(fields.Nested(ChangeItem), required=True)
     revision = fields.Integer(
         required=True,

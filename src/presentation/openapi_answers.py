@@ -1,10 +1,12 @@
-"""Reusable error responses of the OpenAPI document: one component per status the server returns."""
+"""The usual error answers of the OpenAPI document: one component per status the server
+returns, and the components of answers a route family declares itself."""
 
 from typing import Any
 
 from apispec import APISpec
 
-from kv_api.presentation.http.schemas import ErrorResponse, ReadyResponse
+from kv_api.presentation.routes.contract import Answer
+from kv_api.presentation.routes.fields import ErrorResponse
 
 _RETRY_AFTER = {
     "description": "seconds to wait before trying again",
@@ -107,13 +109,10 @@ _MORE_EXAMPLES: dict[int, dict[str, Any]] = {
     },
 }
 
-ERROR_RESPONSES: dict[int, str] = {status: entry[0] for status, entry in _ERRORS.items()}
-NOT_READY = "NotReady"
-RESPONSE_STATUS: dict[str, int] = {name: status for status, name in ERROR_RESPONSES.items()}
-RESPONSE_STATUS[NOT_READY] = 503
+STATUS_ANSWERS: dict[int, str] = {status: entry[0] for status, entry in _ERRORS.items()}
 
 
-def register_error_responses(spec: APISpec) -> None:
+def register_status_answers(spec: APISpec) -> None:
     for status, (name, description, example, headers) in _ERRORS.items():
         media: dict[str, Any] = {"schema": ErrorResponse, "example": example}
         if status in _MORE_EXAMPLES:
@@ -127,15 +126,14 @@ def register_error_responses(spec: APISpec) -> None:
         if headers:
             component["headers"] = headers
         spec.components.response(name, component)
-    not_ready = {
-        "status": "unavailable",
-        "error": {"code": "storage_unavailable", "message": "tarantool is not answering"},
+
+
+def register_answer(spec: APISpec, answer: Answer) -> None:
+    media = {"schema": answer.schema or ErrorResponse, "example": answer.example}
+    component: dict[str, Any] = {
+        "description": answer.description,
+        "content": {"application/json": media},
     }
-    spec.components.response(
-        NOT_READY,
-        {
-            "description": "Tarantool is not answering",
-            "content": {"application/json": {"schema": ReadyResponse, "example": not_ready}},
-            "headers": {"Retry-After": _RETRY_AFTER},
-        },
-    )
+    if answer.retry_after:
+        component["headers"] = {"Retry-After": _RETRY_AFTER}
+    spec.components.response(answer.name, component)
