@@ -4,19 +4,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kv_api.application.ports import (
     AttemptCounter,
-    KeyValueRepository,
     NewUser,
     Session,
     TokenRevocations,
     UserRepository,
 )
+from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import Profile, User
+from kv_api.infrastructure.codec import MsgpackBatchEncoder
 from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
@@ -27,6 +30,8 @@ from kv_api.infrastructure.tarantool.sessions import (
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
 from tests.support.tarantool import TarantoolProcess
+from tests.support.writes import PairWrites
+from tests.unit.fake_changes import FakeChangeFeed
 from tests.unit.fakes import FakeAttemptCounter, FakeWorld
 
 MIGRATIONS = Settings().migrations_dir
@@ -65,9 +70,17 @@ async def client(tarantool: TarantoolProcess, connect: MakeClient) -> TarantoolC
     return connected
 
 
+def tarantool_kv(
+    client: TarantoolClient, limits: BatchLimits | None = None, **options: Any
+) -> PairWrites:
+    """The Tarantool repository, taking pairs prepared by its encoder as the route does."""
+    repository = TarantoolKeyValueRepository(client, **options)
+    return PairWrites(repository, MsgpackBatchEncoder(limits or BatchLimits()))
+
+
 @pytest.fixture
-def kv(client: TarantoolClient) -> TarantoolKeyValueRepository:
-    return TarantoolKeyValueRepository(client)
+def kv(client: TarantoolClient) -> PairWrites:
+    return tarantool_kv(client)
 
 
 MakeSession = Callable[[], Awaitable[Session]]
@@ -98,12 +111,13 @@ async def session(make_session: MakeSession) -> Session:
 class Backend:
     """The repository ports of one implementation: the in-memory fakes or the adapters."""
 
-    kv: KeyValueRepository
+    kv: PairWrites
     users: UserRepository
     revocations: TokenRevocations
     throttle: AttemptCounter
     # the keys a user has in storage, expired or not: what only a purge removes
     stored_keys: Callable[[int], Awaitable[set[str]]]
+    feed: Any  # FakeChangeFeed or TarantoolChangeFeed, with FEED_SLOTS slots
 
     async def new_user(self, name: str | None = None) -> tuple[User, Session]:
         name = name or unique_name()
@@ -119,6 +133,13 @@ class Backend:
 
 
 THROTTLE = (3, 900)  # max failures, window in seconds
+FEED_SLOTS = 2
+
+
+@pytest.fixture
+async def watch_client(tarantool: TarantoolProcess, connect: MakeClient) -> TarantoolClient:
+    """A connection of its own for the change feed's waits, as the app has."""
+    return await connect(tarantool)
 
 
 @pytest.fixture(params=["fake", "tarantool"])
@@ -130,17 +151,26 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         async def fake_keys(user_id: int) -> set[str]:
             return set(world.db.data.get(user_id, {}))
 
-        return Backend(world.kv, world.users, world.revocations, world.throttle, fake_keys)
+        return Backend(
+            PairWrites(world.kv, world.encoder),
+            world.users,
+            world.revocations,
+            world.throttle,
+            fake_keys,
+            FakeChangeFeed(world.db, FEED_SLOTS),
+        )
     client: TarantoolClient = request.getfixturevalue("client")
+    watch_client: TarantoolClient = request.getfixturevalue("watch_client")
 
     async def stored_keys(user_id: int) -> set[str]:
         code = "return box.space.kv_data.index.primary:select({...})"
         return {row[1] for row in await client.eval(code, [user_id])}
 
     return Backend(
-        TarantoolKeyValueRepository(client),
+        tarantool_kv(client),
         TarantoolUserRepository(client),
         TarantoolTokenRevocations(client),
         TarantoolAttemptCounter(client, *THROTTLE),
         stored_keys,
+        TarantoolChangeFeed(watch_client, client, FEED_SLOTS),
     )

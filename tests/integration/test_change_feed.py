@@ -13,12 +13,11 @@ from kv_api.domain.changes import ChangeOp
 from kv_api.domain.users import Profile
 from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.client import TarantoolClient
-from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
 from kv_api.infrastructure.tarantool.sessions import TarantoolTokenRevocations
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
-from tests.integration.conftest import MIGRATIONS, MakeClient, MakeSession
+from tests.integration.conftest import MIGRATIONS, MakeClient, MakeSession, tarantool_kv
 from tests.support.tarantool import TarantoolProcess
 
 
@@ -29,14 +28,13 @@ def spec(since: int | None, timeout: float = 0.0, prefix: str = "") -> WatchSpec
 async def test_a_cancelled_watch_keeps_its_slot_until_tarantool_answers_it(
     client: TarantoolClient, session: Session
 ) -> None:
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     feed = TarantoolChangeFeed(client, client, max_watches=1)
     since = (await kv.write(session, {"k": 1}, WriteOptions())).revision
-    watcher = feed.open()
-    waiting = asyncio.create_task(watcher.next(session, spec(since, timeout=30)))
-    await asyncio.sleep(0.2)
-    waiting.cancel()
-    watcher.close()
+    with feed.watch(session) as watcher:
+        waiting = asyncio.create_task(watcher.next(spec(since, timeout=30)))
+        await asyncio.sleep(0.2)
+        waiting.cancel()
     await asyncio.sleep(0.2)
     assert feed.in_use == 1  # the Lua fiber still waits: so does its slot
     await kv.write(session, {"k": 2}, WriteOptions())  # wakes it
@@ -51,23 +49,22 @@ async def test_values_whole_revisions_and_a_logout_while_waiting(
     client: TarantoolClient, make_session: MakeSession
 ) -> None:
     session = await make_session()
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     feed = TarantoolChangeFeed(client, client, max_watches=5)
     await kv.write(session, {"a": {"x": [1]}, "b": None}, WriteOptions())
-    watcher = feed.open()
-    batch = await watcher.next(session, spec(0))
-    assert [(c.key, c.op, c.value, c.has_value) for c in batch.changes] == [
-        ("a", ChangeOp.PUT, {"x": [1]}, True),
-        ("b", ChangeOp.PUT, None, True),
-    ]
-    waiting = asyncio.create_task(watcher.next(session, spec(batch.revision, timeout=30)))
-    await asyncio.sleep(0.2)
-    await TarantoolTokenRevocations(client).revoke(session)
-    ended = await asyncio.wait_for(waiting, 20)
-    assert (ended.changes, ended.revision, ended.ended) == ([], batch.revision, True)
-    with pytest.raises(SessionExpired):
-        await watcher.next(session, spec(batch.revision))
-    watcher.close()
+    with feed.watch(session) as watcher:
+        batch = await watcher.next(spec(0))
+        assert [(c.key, c.op, c.value, c.has_value) for c in batch.changes] == [
+            ("a", ChangeOp.PUT, {"x": [1]}, True),
+            ("b", ChangeOp.PUT, None, True),
+        ]
+        waiting = asyncio.create_task(watcher.next(spec(batch.revision, timeout=30)))
+        await asyncio.sleep(0.2)
+        await TarantoolTokenRevocations(client).revoke(session)
+        ended = await asyncio.wait_for(waiting, 20)
+        assert (ended.changes, ended.revision, ended.ended) == ([], batch.revision, True)
+        with pytest.raises(SessionExpired):
+            await watcher.next(spec(batch.revision))
 
 
 async def test_purged_history_is_compacted(
@@ -81,38 +78,36 @@ async def test_purged_history_is_compacted(
     user = await TarantoolUserRepository(client).add(new)
     assert user is not None
     session = Session(user.id, user.token_version, "jti-purge", int(time.time()) + 600)
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     feed = TarantoolChangeFeed(client, client, max_watches=5)
     await kv.write(session, {"a": 1}, WriteOptions())
     last = await kv.write(session, {"a": 2}, WriteOptions())
     while await feed.purge(before=time.time() + 3600, batch=500):  # everything logged so far
         pass
-    watcher = feed.open()
-    with pytest.raises(HistoryCompacted) as caught:
-        await watcher.next(session, spec(0))
-    assert (caught.value.oldest, caught.value.revision) == (last.revision, last.revision)
-    assert (await watcher.next(session, spec(last.revision))).changes == []
-    watcher.close()
+    with feed.watch(session) as watcher:
+        with pytest.raises(HistoryCompacted) as caught:
+            await watcher.next(spec(0))
+        assert (caught.value.oldest, caught.value.revision) == (last.revision, last.revision)
+        assert (await watcher.next(spec(last.revision))).changes == []
 
 
 async def test_a_revision_split_into_log_parts_is_answered_whole(
     client: TarantoolClient, session: Session
 ) -> None:
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     feed = TarantoolChangeFeed(client, client, max_watches=5)
     keys = {f"k{i:04d}": i for i in range(1200)}  # three parts of at most 500 entries
     big = await kv.write(session, keys, WriteOptions())
     after = await kv.write(session, {"z": 1}, WriteOptions())
-    watcher = feed.open()
-    batch = await watcher.next(session, WatchSpec("", 0, 10, 0.0))
-    assert [c.key for c in batch.changes] == list(keys)
-    assert {c.revision for c in batch.changes} == {big.revision} == {batch.revision}
-    tail = await watcher.next(session, WatchSpec("k11", 0, 10, 0.0))  # only in the last part
-    assert [c.key for c in tail.changes] == [k for k in keys if k.startswith("k11")]
-    assert tail.revision == big.revision  # the limit was reached: the next one waits
-    rest = await watcher.next(session, WatchSpec("k11", tail.revision, 10, 0.0))
-    assert (rest.changes, rest.revision) == ([], after.revision)  # passed over: no match
-    watcher.close()
+    with feed.watch(session) as watcher:
+        batch = await watcher.next(WatchSpec("", 0, 10, 0.0))
+        assert [c.key for c in batch.changes] == list(keys)
+        assert {c.revision for c in batch.changes} == {big.revision} == {batch.revision}
+        tail = await watcher.next(WatchSpec("k11", 0, 10, 0.0))  # only in the last part
+        assert [c.key for c in tail.changes] == [k for k in keys if k.startswith("k11")]
+        assert tail.revision == big.revision  # the limit was reached: the next one waits
+        rest = await watcher.next(WatchSpec("k11", tail.revision, 10, 0.0))
+        assert (rest.changes, rest.revision) == ([], after.revision)  # passed over: no match
 
 
 LONG_LOG = 20_500  # single-key revisions: ten times what one call may examine, and more
@@ -145,23 +140,20 @@ async def test_one_call_examines_a_bounded_part_of_the_log_and_looping_reaches_t
     `since` reaches the current revision (the last call waits its timeout there)."""
     await _long_log(client, session)
     feed = TarantoolChangeFeed(client, client, max_watches=1)
-    watcher = feed.open()
-    since, calls = 0, 0
-    while since < LONG_LOG:
-        batch = await asyncio.wait_for(
-            watcher.next(session, WatchSpec("nothing/", since, 100, 1.0)), 10
-        )
-        assert batch.changes == []
-        assert since < batch.revision <= LONG_LOG
-        since, calls = batch.revision, calls + 1
-    assert calls > 1
-    since, found = 0, []
-    while since < LONG_LOG:
-        batch = await watcher.next(session, WatchSpec("k1999", since, 100, 0.0))
-        since, found = batch.revision, found + batch.changes
-    expected = ["k1999", *(f"k1999{i}" for i in range(10))]
-    assert [(c.key, c.revision) for c in found] == [(k, int(k[1:])) for k in expected]
-    watcher.close()
+    with feed.watch(session) as watcher:
+        since, calls = 0, 0
+        while since < LONG_LOG:
+            batch = await asyncio.wait_for(watcher.next(WatchSpec("nothing/", since, 100, 1.0)), 10)
+            assert batch.changes == []
+            assert since < batch.revision <= LONG_LOG
+            since, calls = batch.revision, calls + 1
+        assert calls > 1
+        since, found = 0, []
+        while since < LONG_LOG:
+            batch = await watcher.next(WatchSpec("k1999", since, 100, 0.0))
+            since, found = batch.revision, found + batch.changes
+        expected = ["k1999", *(f"k1999{i}" for i in range(10))]
+        assert [(c.key, c.revision) for c in found] == [(k, int(k[1:])) for k in expected]
 
 
 async def _waiting_in_tarantool(client: TarantoolClient, user_id: int) -> int:
@@ -178,20 +170,20 @@ async def test_a_watch_whose_caller_is_gone_stops_waiting_within_a_second(
     """An API process that dies (or restarts) leaves its watch calls behind in Tarantool; each
     must end once its connection is gone, not wait out its timeout holding a request slot."""
     doomed = await connect(tarantool)
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     since = (await kv.write(session, {"k": 1}, WriteOptions())).revision
     feed = TarantoolChangeFeed(doomed, doomed, max_watches=5)
-    watcher = feed.open()
-    waiting = asyncio.create_task(watcher.next(session, spec(since, timeout=60)))
-    for _ in range(100):
-        if await _waiting_in_tarantool(client, session.user_id) == 1:
-            break
-        await asyncio.sleep(0.05)
-    assert await _waiting_in_tarantool(client, session.user_id) == 1
-    await doomed.close()  # as a killed process's connection closes
-    with contextlib.suppress(Exception):
-        await waiting
-    deadline = time.monotonic() + 5
-    while await _waiting_in_tarantool(client, session.user_id) != 0:
-        assert time.monotonic() < deadline, "the watch still waits for a caller that is gone"
-        await asyncio.sleep(0.1)
+    with feed.watch(session) as watcher:
+        waiting = asyncio.create_task(watcher.next(spec(since, timeout=60)))
+        for _ in range(100):
+            if await _waiting_in_tarantool(client, session.user_id) == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert await _waiting_in_tarantool(client, session.user_id) == 1
+        await doomed.close()  # as a killed process's connection closes
+        with contextlib.suppress(Exception):
+            await waiting
+        deadline = time.monotonic() + 5
+        while await _waiting_in_tarantool(client, session.user_id) != 0:
+            assert time.monotonic() < deadline, "the watch still waits for a caller that is gone"
+            await asyncio.sleep(0.1)

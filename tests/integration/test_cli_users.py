@@ -18,9 +18,9 @@ from kv_api.application.ports import NewUser, Session, WriteOptions
 from kv_api.domain.users import Profile
 from kv_api.infrastructure.security.hasher import Argon2PasswordHasher
 from kv_api.infrastructure.tarantool.client import TarantoolClient
-from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
+from tests.integration.conftest import tarantool_kv
 from tests.support.server import CHEAP_ENV, kv_api_binary, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
@@ -67,7 +67,7 @@ async def _write_keys_as(client: TarantoolClient, name: str) -> int:
     user = await TarantoolUserRepository(client).by_username(name.casefold())
     assert user is not None
     session = Session(user.id, user.token_version, uuid.uuid4().hex, int(time.time()) + 600)
-    repository = TarantoolKeyValueRepository(client)
+    repository = tarantool_kv(client)
     outcome = await repository.write(session, {"a": "a", "b": "b"}, WriteOptions())
     assert outcome.written == 2
     return user.id

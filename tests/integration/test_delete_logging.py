@@ -7,7 +7,7 @@ from typing import Any
 
 from kv_api.application.ports import DeleteOutcome, Session, WriteOptions
 from kv_api.infrastructure.tarantool.client import TarantoolClient
-from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from tests.support.writes import PairWrites
 
 # The next H.record call inside a delete's transaction does its work, then fails as a full
 # arena would; it puts the real H.record back first, so the retry after the commit is real.
@@ -34,7 +34,7 @@ async def _log(client: TarantoolClient, session: Session) -> Any:
 
 
 async def test_a_delete_whose_entry_fails_in_its_transaction_is_logged_once_after_commit(
-    client: TarantoolClient, kv: TarantoolKeyValueRepository, session: Session
+    client: TarantoolClient, kv: PairWrites, session: Session
 ) -> None:
     await kv.write(session, {"a": 1, "b": 2, "c": 3}, WriteOptions())
     await client.eval(FAIL_NEXT_RECORD, [])
@@ -52,7 +52,7 @@ async def test_a_delete_whose_entry_fails_in_its_transaction_is_logged_once_afte
 
 
 async def test_the_next_change_after_a_late_logged_delete_follows_it(
-    client: TarantoolClient, kv: TarantoolKeyValueRepository, session: Session
+    client: TarantoolClient, kv: PairWrites, session: Session
 ) -> None:
     await kv.write(session, {"a": 1}, WriteOptions())
     await client.eval(FAIL_NEXT_RECORD, [])

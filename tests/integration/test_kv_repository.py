@@ -10,26 +10,24 @@ from kv_api.application.ports import Session, WriteOptions
 from kv_api.domain.errors import BatchTooLarge
 from kv_api.domain.keys import BatchLimits, WriteMode
 from kv_api.infrastructure.tarantool.client import TarantoolClient
-from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
-from tests.integration.conftest import MakeSession
+from tests.integration.conftest import MakeSession, tarantool_kv
+from tests.support.writes import PairWrites
 
 encode = msgspec.msgpack.encode
 UPSERT, INSERT = WriteOptions(WriteMode.UPSERT), WriteOptions(WriteMode.INSERT)
 HUGE = "x" * 3 * 1024 * 1024  # over memtx_max_tuple_size
 
 
-def unlimited(client: TarantoolClient) -> TarantoolKeyValueRepository:
+def unlimited(client: TarantoolClient) -> PairWrites:
     """An adapter whose value size limit lets a value reach the store's own tuple limit."""
-    return TarantoolKeyValueRepository(client, limits=BatchLimits(max_value_bytes=8 << 20))
+    return tarantool_kv(client, BatchLimits(max_value_bytes=8 << 20))
 
 
 async def count_owned(client: TarantoolClient, session: Session) -> int:
     return int(await client.eval("return box.space.kv_data:count({...})", [session.user_id]))
 
 
-async def test_write_then_read_round_trip(
-    kv: TarantoolKeyValueRepository, session: Session
-) -> None:
+async def test_write_then_read_round_trip(kv: PairWrites, session: Session) -> None:
     outcome = await kv.write(session, {"a": 1, "b": "two"}, UPSERT)
 
     assert outcome is not None
@@ -37,14 +35,14 @@ async def test_write_then_read_round_trip(
     assert await kv.read(session, ["a", "b", "missing"]) == {"a": 1, "b": "two"}
 
 
-async def test_upsert_overwrites(kv: TarantoolKeyValueRepository, session: Session) -> None:
+async def test_upsert_overwrites(kv: PairWrites, session: Session) -> None:
     await kv.write(session, {"a": 1}, UPSERT)
     await kv.write(session, {"a": 2}, UPSERT)
     assert await kv.read(session, ["a"]) == {"a": 2}
 
 
 async def test_insert_skips_existing_keys_and_keeps_their_values(
-    kv: TarantoolKeyValueRepository, session: Session
+    kv: PairWrites, session: Session
 ) -> None:
     await kv.write(session, {"a": "old", "c": "old"}, UPSERT)
 
@@ -94,7 +92,7 @@ async def test_failed_batch_leaves_earlier_values_untouched(
 
 
 async def test_big_batch_of_ten_thousand_pairs(
-    kv: TarantoolKeyValueRepository, client: TarantoolClient, session: Session
+    kv: PairWrites, client: TarantoolClient, session: Session
 ) -> None:
     items = {f"key-{i:05d}": {"n": i, "tags": ["x", i]} for i in range(10_000)}
 
@@ -128,7 +126,7 @@ VALUES: dict[str, Any] = {
 
 
 async def test_values_of_every_json_type_round_trip_exactly(
-    kv: TarantoolKeyValueRepository, session: Session
+    kv: PairWrites, session: Session
 ) -> None:
     await kv.write(session, VALUES, UPSERT)
 
@@ -143,24 +141,20 @@ async def test_values_of_every_json_type_round_trip_exactly(
     assert list(got["nested"]["a"][1]) == ["y", "b"]
 
 
-async def test_unicode_keys(kv: TarantoolKeyValueRepository, session: Session) -> None:
+async def test_unicode_keys(kv: PairWrites, session: Session) -> None:
     keys = {"ключ": 1, "🔑": 2, "e\u0301": 3, "\u00e9": 4, "a b/c?d": 5}
     await kv.write(session, keys, UPSERT)
     assert await kv.read(session, list(keys)) == keys
 
 
-async def test_delete_counts_only_existing_keys(
-    kv: TarantoolKeyValueRepository, session: Session
-) -> None:
+async def test_delete_counts_only_existing_keys(kv: PairWrites, session: Session) -> None:
     await kv.write(session, {"a": 1, "b": 2}, UPSERT)
 
     assert (await kv.delete(session, ["a", "missing"], {})).deleted == 1
     assert await kv.read(session, ["a", "b"]) == {"b": 2}
 
 
-async def test_paging_through_keys_with_a_prefix(
-    kv: TarantoolKeyValueRepository, make_session: MakeSession
-) -> None:
+async def test_paging_through_keys_with_a_prefix(kv: PairWrites, make_session: MakeSession) -> None:
     owner, other = await make_session(), await make_session()
     wanted = [f"p/{i:04d}" for i in range(2_500)]
     outside = ["o/1", "p", "p.", "q/1", "P/0001"]
@@ -182,7 +176,7 @@ async def test_paging_through_keys_with_a_prefix(
 
 
 async def test_list_keys_without_prefix_is_ordered_and_private(
-    kv: TarantoolKeyValueRepository, make_session: MakeSession
+    kv: PairWrites, make_session: MakeSession
 ) -> None:
     owner, other = await make_session(), await make_session()
     await kv.write(owner, {"b": 1, "a": 1, "c": 1}, UPSERT)
@@ -194,9 +188,7 @@ async def test_list_keys_without_prefix_is_ordered_and_private(
     assert page is not None and (page.keys, page.has_more) == (["c"], False)
 
 
-async def test_list_keys_cursor_before_or_past_the_prefix(
-    kv: TarantoolKeyValueRepository, session: Session
-) -> None:
+async def test_list_keys_cursor_before_or_past_the_prefix(kv: PairWrites, session: Session) -> None:
     await kv.write(session, dict.fromkeys(["a", "p1", "p2", "z"], 0), UPSERT)
 
     before = await kv.list_keys(session, "p", "a", 10)
@@ -206,9 +198,7 @@ async def test_list_keys_cursor_before_or_past_the_prefix(
     assert past is not None and (past.keys, past.has_more) == ([], False)
 
 
-async def test_owners_never_see_each_others_keys(
-    kv: TarantoolKeyValueRepository, make_session: MakeSession
-) -> None:
+async def test_owners_never_see_each_others_keys(kv: PairWrites, make_session: MakeSession) -> None:
     alice, bob = await make_session(), await make_session()
     await kv.write(alice, {"shared": "alice"}, UPSERT)
 
@@ -223,7 +213,7 @@ async def test_owners_never_see_each_others_keys(
 async def test_read_refuses_a_response_over_its_byte_limit(
     client: TarantoolClient, session: Session
 ) -> None:
-    kv = TarantoolKeyValueRepository(client, max_read_bytes=1000)
+    kv = tarantool_kv(client, max_read_bytes=1000)
     await kv.write(session, {"a": "x" * 600, "b": "y" * 600, "small": 1}, UPSERT)
 
     with pytest.raises(BatchTooLarge, match="more than 1000 bytes"):

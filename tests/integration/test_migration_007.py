@@ -23,9 +23,10 @@ from kv_api.application.ports import DeleteOutcome, Session, WriteOptions
 from kv_api.domain.keys import WriteMode
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner, discover
-from tests.integration.conftest import MIGRATIONS, MakeClient
+from tests.integration.conftest import MIGRATIONS, MakeClient, tarantool_kv
 from tests.integration.test_migrations import _cli_env, _migrate_twice_at_once
 from tests.support.tarantool import TarantoolProcess
+from tests.support.writes import PairWrites
 
 NEW = [m.name for m in discover(MIGRATIONS) if m.name >= "007"]
 OLD_PAIRS: dict[str, Any] = {
@@ -94,7 +95,7 @@ async def test_old_pairs_read_as_version_1_without_expiry_and_count_on(
 ) -> None:
     client = await connect(restarted)
     assert await MigrationRunner(client, MIGRATIONS).apply() == NEW
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     session = old_folder
 
     values, meta = await kv.read_with_meta(session, list(EXPECTED))
@@ -127,9 +128,7 @@ async def test_old_pairs_read_as_version_1_without_expiry_and_count_on(
     assert await _gone_within(kv, session, "brief", seconds=5)
 
 
-async def _gone_within(
-    kv: TarantoolKeyValueRepository, session: Session, key: str, seconds: float
-) -> bool:
+async def _gone_within(kv: PairWrites, session: Session, key: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if key not in await kv.read(session, [key]):
@@ -159,7 +158,7 @@ async def test_migration_007_run_twice_changes_nothing(
         await client.eval((MIGRATIONS / name).read_text(), [])
 
     assert await client.eval(_SHAPE, []) == before
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     written = await kv.write(old_folder, {"plain": "after"}, _UPSERT)
     assert written.revision == 1
     _, meta = await kv.read_with_meta(old_folder, ["plain"])

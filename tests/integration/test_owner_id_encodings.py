@@ -12,8 +12,7 @@ from kv_api.application.errors import VersionConflict
 from kv_api.application.ports import Session, WatchSpec, WriteOptions
 from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.client import TarantoolClient
-from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
-from tests.integration.conftest import MakeSession
+from tests.integration.conftest import MakeSession, tarantool_kv
 
 # owner ids taking 8-, 16- and 32-bit encodings
 WIDTHS = [150, 40_000, 70_000]
@@ -40,7 +39,7 @@ async def test_conditions_see_existing_keys_whatever_the_owner_id(
     client: TarantoolClient, owner_at: MakeOwner, at_least: int
 ) -> None:
     session = await owner_at(at_least)
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     await kv.write(session, {"a": 1, "b": 1}, WriteOptions())
     with pytest.raises(VersionConflict) as caught:
         await kv.write(session, {"a": 2}, WriteOptions(if_version={"a": 0, "b": 1}))
@@ -54,13 +53,10 @@ async def test_the_change_log_answers_each_revision_once_whatever_the_owner_id(
     client: TarantoolClient, owner_at: MakeOwner, at_least: int
 ) -> None:
     session = await owner_at(at_least)
-    kv = TarantoolKeyValueRepository(client)
+    kv = tarantool_kv(client)
     feed = TarantoolChangeFeed(client, client, max_watches=1)
     revisions = [(await kv.write(session, {f"k{i}": i}, WriteOptions())).revision for i in range(3)]
     assert revisions == [1, 2, 3]
-    watcher = feed.open()
-    try:
-        after_first = await watcher.next(session, WatchSpec("", 1, 100, 0.0, with_values=False))
-    finally:
-        watcher.close()
+    with feed.watch(session) as watcher:
+        after_first = await watcher.next(WatchSpec("", 1, 100, 0.0, with_values=False))
     assert [(c.key, c.revision) for c in after_first.changes] == [("k1", 2), ("k2", 3)]
