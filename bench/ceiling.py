@@ -11,7 +11,6 @@ python -m bench.ceiling --port P --tarantool HOST:PORT --user U --password W --s
 """
 
 import argparse
-import asyncio
 from typing import Any
 
 import asynctnt
@@ -20,7 +19,8 @@ import orjson
 import uvloop
 from aiohttp import web
 
-from kv_api.presentation.gc_tuning import collect_periodically, tune_for_serving
+from kv_api.presentation.gc_tuning import timed_collection, tune_for_serving
+from kv_api.presentation.housekeeping import Housekeeping
 
 MAX_READ_BYTES = 16 * 1024 * 1024
 CHANGES_KEEP = 100_000  # the API's default KV_CHANGES_KEEP
@@ -77,9 +77,10 @@ def app(args: argparse.Namespace) -> web.Application:
         await conn.connect()
         application[CONNECTION] = conn
         tune_for_serving()
-        collector = asyncio.create_task(collect_periodically())
+        collector = Housekeeping([timed_collection()])
+        collector.start()
         yield
-        collector.cancel()
+        await collector.stop()
         await conn.disconnect()
 
     application.cleanup_ctx.append(connection)

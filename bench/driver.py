@@ -24,7 +24,8 @@ from kv_api.application.kv.commands import ReadBatch, WriteBatch
 from kv_api.application.ports import Session, WriteOptions
 from kv_api.infrastructure.settings import Settings, TarantoolAddress
 from kv_api.presentation.container import Container
-from kv_api.presentation.gc_tuning import collect_periodically
+from kv_api.presentation.gc_tuning import timed_collection
+from kv_api.presentation.housekeeping import Housekeeping
 
 Call = tuple[str, list[Any]]
 
@@ -54,7 +55,8 @@ async def capture_call(batch: Batch, session: Session, settings: Settings) -> Ca
         options = WriteOptions(ttl=batch.options.get("ttl"))
         if batch.kind == "cas":
             options = WriteOptions(if_version=dict.fromkeys(batch.items, 0))
-        await container.write_batch()(WriteBatch(session, batch.items, options))
+        prepared = container.encoder().from_items(batch.items)
+        await container.write_batch()(WriteBatch(session, prepared, options))
     if len(recorder.calls) != 1:
         raise RuntimeError(f"{batch.name}: expected one storage call, saw {recorder.calls!r:.200}")
     return recorder.calls[0]
@@ -178,7 +180,8 @@ async def _callers(conn: asynctnt.Connection, load: Load) -> list[Caller]:
 async def measure(target: DriverTarget, load: Load, server_cpu: Callable[[], float]) -> Measurement:
     """`server_cpu` reads Tarantool's CPU seconds, to share out per request."""
     conn = await _connect(target)
-    collector = asyncio.create_task(collect_periodically())  # as the API's serve_app does
+    collector = Housekeeping([timed_collection()])  # as the API's serve_app does
+    collector.start()
     try:
         callers = await _callers(conn, load)
         if load.warmup > 0:
@@ -189,7 +192,7 @@ async def measure(target: DriverTarget, load: Load, server_cpu: Callable[[], flo
         cpu, server = time.process_time() - cpu, server_cpu() - server
         conflicts = sum(caller.conflicts for caller in set(callers)) - conflicts
     finally:
-        collector.cancel()
+        await collector.stop()
         await conn.disconnect()
     latencies.sort()
     count = max(1, len(latencies))

@@ -19,6 +19,8 @@ objects that live as long as the process) is frozen out of every collection.
 
 import gc
 
+from kv_api.presentation.housekeeping import Task
+
 FIRST_GENERATION_THRESHOLD = 100_000
 OLDER_GENERATION_THRESHOLDS = (10, 10)
 COLLECT_EVERY = 0.1
@@ -41,3 +43,8 @@ class TimedCollection:
     async def __call__(self) -> None:
         self.ticks += 1
         gc.collect(2 if self.ticks % 100 == 0 else 1 if self.ticks % 10 == 0 else 0)
+
+
+def timed_collection() -> Task:
+    """The collections on a timer, as a housekeeping task of the serving process."""
+    return Task("timed garbage collection", COLLECT_EVERY, TimedCollection())

@@ -16,6 +16,9 @@ from kv_api.application.ports import ChangeFeed, KeyValueRepository, TokenRevoca
 from kv_api.presentation.http.metrics import Metrics, StoreFigures
 
 log = logging.getLogger("kv_api.housekeeping")
+SESSIONS_PURGE_EVERY = 60.0  # revocations and login counters outlive their use by this much
+PURGE_EVERY = 1.0  # expired pairs and old changes
+GAUGES_EVERY, STORE_CHECK_EVERY = 1.0, 15.0
 PURGE_BATCH = 500  # rows per transaction: short enough never to stall Tarantool
 PURGE_STEPS = 100  # at most this many transactions before sleeping again
 STORE_WARN_EVERY = 300.0  # while the store stays too full, repeat the warning this often
@@ -34,19 +37,27 @@ class Housekeeping:
     def __init__(self, tasks: Sequence[Task] = ()) -> None:
         self.tasks = list(tasks)
         self._stopping = False
+        self._loops: list[asyncio.Task[None]] = []
 
     def add(self, task: Task) -> None:
         self.tasks.append(task)
 
-    async def context(self, app: web.Application) -> AsyncIterator[None]:
-        """A cleanup context: the tasks run while the app does."""
-        loops = [asyncio.create_task(self._loop(task), name=task.name) for task in self.tasks]
-        yield
+    def start(self) -> None:
+        self._stopping = False
+        self._loops = [asyncio.create_task(self._loop(t), name=t.name) for t in self.tasks]
+
+    async def stop(self) -> None:
         # the flag too: a cancel lost inside a task's run must not keep the app from stopping
         self._stopping = True
-        for loop in loops:
+        for loop in self._loops:
             loop.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
+        await asyncio.gather(*self._loops, return_exceptions=True)
+
+    async def context(self, app: web.Application) -> AsyncIterator[None]:
+        """A cleanup context: the tasks run while the app does."""
+        self.start()
+        yield
+        await self.stop()
 
     async def _loop(self, task: Task) -> None:
         if not task.at_start:
@@ -151,11 +162,11 @@ def build_housekeeping(
 
     return Housekeeping(
         [
-            Task("purge revoked tokens and stale login counters", 60.0, sessions),
-            Task("purge expired pairs", 1.0, expired_pairs),
-            Task("purge changes past retention", 1.0, old_changes),
-            Task("connection gauges", 1.0, gauges.connections, at_start=True),
-            Task("store fullness", 15.0, gauges.fullness, at_start=True),
+            Task("purge revoked tokens and stale counters", SESSIONS_PURGE_EVERY, sessions),
+            Task("purge expired pairs", PURGE_EVERY, expired_pairs),
+            Task("purge changes past retention", PURGE_EVERY, old_changes),
+            Task("connection gauges", GAUGES_EVERY, gauges.connections, at_start=True),
+            Task("store fullness", STORE_CHECK_EVERY, gauges.fullness, at_start=True),
         ]
     )
 

@@ -15,8 +15,8 @@ from kv_api.infrastructure.settings import Settings, StartupError, default_hash_
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.managed import ManagedTarantool
 from kv_api.presentation.app import IN_FLIGHT, create_app
-from kv_api.presentation.gc_tuning import COLLECT_EVERY, TimedCollection, tune_for_serving
-from kv_api.presentation.housekeeping import HOUSEKEEPING, Task
+from kv_api.presentation.gc_tuning import timed_collection, tune_for_serving
+from kv_api.presentation.housekeeping import HOUSEKEEPING
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.http.limits import EdgeLimits
 from kv_api.presentation.http.metrics import MULTIPROC_ENV, fresh_multiprocess_dir, worker_exited
@@ -46,7 +46,7 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
     stop = _stop_event()
     app = create_app(settings)
     in_flight = app[IN_FLIGHT]
-    app[HOUSEKEEPING].add(Task("timed garbage collection", COLLECT_EVERY, TimedCollection()))
+    app[HOUSEKEEPING].add(timed_collection())
     runner = EdgeAppRunner(
         app,
         _edge_limits(settings),

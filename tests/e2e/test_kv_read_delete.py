@@ -111,7 +111,7 @@ async def test_deleting_again_counts_zero(api: Client, auth: dict[str, str]) -> 
 
 
 async def test_read_whose_values_exceed_one_response_is_400(make_api: MakeApi) -> None:
-    api = await make_api(max_body_bytes=4096)
+    api = await make_api(max_response_bytes=4096)
     auth = bearer((await register(api))["token"])
     for key in ("a", "b", "c"):
         await write(api, auth, {key: "x" * 2000})

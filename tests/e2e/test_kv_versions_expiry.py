@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kv_api.presentation import app as app_module
+from kv_api.presentation import housekeeping
 from kv_api.presentation.app import CONTAINER
 from tests.e2e.conftest import Client, bearer, register
 from tests.e2e.kv_helpers import error_code, post, read, write
@@ -55,7 +55,7 @@ async def test_an_expired_pair_is_gone_from_read_keys_and_delete_at_once(
 async def test_the_purge_removes_expired_pairs_and_counts_them(
     make_api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "EXPIRY_PURGE_INTERVAL", 0.1)
+    monkeypatch.setattr(housekeeping, "PURGE_EVERY", 0.1)
     api = await make_api()
     auth = bearer((await register(api))["token"])
     body = await write(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kv_api.presentation import change_feed
+from kv_api.presentation import housekeeping
 from tests.e2e.conftest import Client, bearer, register
 from tests.e2e.kv_helpers import error_code, write
 from tests.e2e.watch_helpers import changes_after, poll
@@ -100,7 +100,7 @@ async def test_deleting_the_account_ends_its_watch_with_a_delete_per_key(api: Cl
 async def test_a_since_older_than_the_kept_history_answers_410(
     make_api: Callable[..., Awaitable[Client]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(change_feed, "CHANGES_PURGE_INTERVAL", 0.1)
+    monkeypatch.setattr(housekeeping, "PURGE_EVERY", 0.1)
     api = await make_api(changes_retention=1)
     auth = bearer((await register(api))["token"])
     await write(api, auth, {"k": 1})

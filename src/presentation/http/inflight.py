@@ -49,7 +49,9 @@ class InFlightRequests:
             stopping.cancel()
             if not work.done():
                 work.cancel()
-        return work.result() if work.done() and not work.cancelled() else None
+                # finished before returning: the caller may close what the call was using
+                await asyncio.wait({work})
+        return work.result() if not work.cancelled() else None
 
     async def drain(self, timeout: float) -> bool:
         """Answer with `Connection: close` from now on; True once no request is running."""

@@ -159,6 +159,7 @@ class WatchEndpoints:
     async def _open(self, request: web.Request) -> EventSourceResponse:
         """Prepared here, so the headers the edge adds to other answers are set here too."""
         response = EventSourceResponse(sep="\n", ping_interval=self._heartbeat)
+        response.headers["Cache-Control"] = "no-store"  # as every answer of the API
         stamp(response, current_request_id() or new_request_id(), request.path)
         await response.prepare(request)
         await response.write(f"retry: {RECONNECT_MS}\n\n".encode())
