@@ -10,7 +10,12 @@ from kv_api.presentation.store_watch import StoreWatch
 
 
 class _SwallowsOneCancel(StoreWatch):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.entered = asyncio.Event()
+
     async def refresh(self) -> None:
+        self.entered.set()
         with contextlib.suppress(asyncio.CancelledError):  # as a racing wait_for can do
             await asyncio.sleep(0.2)
 
@@ -22,7 +27,7 @@ async def test_the_poller_stops_even_when_a_refresh_swallows_the_cancel() -> Non
     watch = _SwallowsOneCancel(lambda: True, never, Metrics(), 85)
     context = watch.context(None)  # type: ignore[arg-type]
     await context.__anext__()
-    await asyncio.sleep(0.05)  # the poller is inside its first refresh
+    await asyncio.wait_for(watch.entered.wait(), 5)  # the poller is inside its first refresh
 
     async def cleanup() -> None:
         with contextlib.suppress(StopAsyncIteration):
