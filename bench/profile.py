@@ -18,7 +18,7 @@ from pathlib import Path
 def _py_spy() -> str:
     path = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(path).exists():
-        raise RuntimeError("py-spy is not installed: pip install -e '.[dev]'")
+        raise RuntimeError("py-spy is not installed: pip install -e '.[bench]'")
     return path
 
 

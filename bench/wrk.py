@@ -51,7 +51,7 @@ class WrkJob:
 def require_wrk() -> str:
     path = shutil.which("wrk")
     if path is None:
-        raise RuntimeError("wrk is not installed: apt-get install -y wrk (or `make deps`)")
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk (or `make bench`)")
     return path
 
 

@@ -1,12 +1,15 @@
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from kv_api.infrastructure.settings import Settings
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.presentation.app import create_app
 from tests.conftest import unique_name
+from tests.support.tarantool import TarantoolProcess
+from tests.support.watches import store_connection
 
 PASSWORD = "correct-horse-9"
 Client = TestClient  # type: ignore[type-arg]
@@ -25,6 +28,13 @@ def make_api(
         return await aiohttp_client(create_app(make_settings(**overrides)))
 
     return make
+
+
+@pytest.fixture
+async def store(tarantool: TarantoolProcess) -> AsyncIterator[TarantoolClient]:
+    """The test's own connection to the Tarantool the apps under test use."""
+    async with store_connection(tarantool) as client:
+        yield client
 
 
 async def register(

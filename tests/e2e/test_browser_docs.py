@@ -31,7 +31,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="needs Debian's chromium (make browser-deps); required when CI is set",
+        reason="needs Debian's chromium (`make test` installs it); required when CI is set",
     ),
 ]
 

@@ -18,15 +18,30 @@ pytestmark = pytest.mark.slow
 PAIRS = 10_000
 
 
-def _queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
-    """(unsent, unread) bytes of one loopback socket, from /proc/net/tcp."""
+def _socket(local_port: int, remote_port: int) -> list[str] | None:
+    """The /proc/net/tcp line of one loopback socket, split into its fields."""
     local, remote = f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}"
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         if fields[1] == local and fields[2] == remote:
-            unsent, unread = fields[4].split(":")
-            return int(unsent, 16), int(unread, 16)
+            return fields
     return None
+
+
+def _queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
+    """(unsent, unread) bytes of one loopback socket."""
+    fields = _socket(local_port, remote_port)
+    if fields is None:
+        return None
+    unsent, unread = fields[4].split(":")
+    return int(unsent, 16), int(unread, 16)
+
+
+def _server_closed(server_port: int, client_port: int) -> bool:
+    """The server has closed its side of a connection: its socket is gone or past
+    ESTABLISHED (01) and CLOSE_WAIT (08), the states in which it still has it open."""
+    fields = _socket(server_port, client_port)
+    return fields is None or fields[3] not in {"01", "08"}
 
 
 def _server_read_everything(server_port: int, client_port: int) -> bool:
@@ -165,8 +180,9 @@ async def test_sigterm_while_a_refused_body_lingers_leaves_no_task_behind(tmp_pa
         writer.write(b"POST /api/write HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n")
         await writer.drain()
         assert (await reader.readline()).startswith(b"HTTP/1.1 413")
+        client_port = writer.get_extra_info("sockname")[1]
         writer.close()  # as curl does once it has the answer
-        await asyncio.sleep(0.5)
+        await _until(lambda: _server_closed(api.port, client_port), "the server saw it leave")
         api.process.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(api.process.wait, 30)
     finally:

@@ -7,10 +7,19 @@ from typing import Any
 
 import pytest
 
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.presentation import housekeeping
 from tests.e2e.conftest import Client, bearer, register
 from tests.e2e.kv_helpers import error_code, write
-from tests.e2e.watch_helpers import changes_after, poll
+from tests.e2e.watch_helpers import (
+    changes_after,
+    open_connections,
+    poll,
+    until_parked,
+    user_id,
+)
+from tests.support.waiting import until
+from tests.support.watches import watches_waiting
 
 WRITERS = 4
 WRITES_EACH = 30
@@ -58,13 +67,6 @@ async def test_many_since_loops_under_concurrent_writers_see_every_change_once_i
             assert by_revision[r] == {f"w{n}/a", f"w{n}/b"}
 
 
-async def _until(condition: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.1)
-
-
 async def test_expiry_is_a_change(api: Client, auth: dict[str, str]) -> None:
     wrote = await write(api, auth, {"short": 1, "long": 2}, ttls={"short": 1})
     since, seen = wrote["revision"], []
@@ -76,12 +78,14 @@ async def test_expiry_is_a_change(api: Client, auth: dict[str, str]) -> None:
     assert seen == [{"key": "short", "op": "expire", "version": 1, "revision": since}]
 
 
-async def test_deleting_the_account_ends_its_watch_with_a_delete_per_key(api: Client) -> None:
+async def test_deleting_the_account_ends_its_watch_with_a_delete_per_key(
+    api: Client, store: TarantoolClient
+) -> None:
     user = await register(api)
     auth = bearer(user["token"])
     since = (await write(api, auth, {"a": 1, "b": 2}))["revision"]
     waiting = asyncio.create_task(poll(api, auth, since=since, timeout=30))
-    await asyncio.sleep(0.2)
+    await until_parked(store, auth)
     resp = await api.delete(
         "/api/users/me", json={"current_password": "correct-horse-9"}, headers=auth
     )
@@ -110,7 +114,7 @@ async def test_a_since_older_than_the_kept_history_answers_410(
         status, _ = await poll(api, auth, since=0, timeout=0)
         return status == 410
 
-    await _until(compacted)
+    await until(compacted, "since=0 is older than the kept history")
     resp = await api.get("/api/watch?since=0&timeout=0", headers=auth)
     body = await resp.json()
     assert resp.status == 410
@@ -129,13 +133,13 @@ async def test_a_since_older_than_the_kept_history_answers_410(
 
 
 async def test_a_watch_on_one_instance_sees_a_write_through_another(
-    make_api: Callable[..., Awaitable[Client]],
+    make_api: Callable[..., Awaitable[Client]], store: TarantoolClient
 ) -> None:
     one, other = await make_api(), await make_api()  # two processes' worth: two connections
     auth = bearer((await register(one))["token"])
     since = (await write(one, auth, {"k": 1}))["revision"]
     waiting = asyncio.create_task(poll(one, auth, since=since, timeout=30))
-    await asyncio.sleep(0.2)
+    await until_parked(store, auth)
     wrote = await write(other, auth, {"k": 2})
     status, body = await asyncio.wait_for(waiting, 20)
     assert status == 200
@@ -145,40 +149,42 @@ async def test_a_watch_on_one_instance_sees_a_write_through_another(
 
 
 async def test_at_the_watch_limit_the_next_one_gets_429_until_a_waiting_call_returns(
-    make_api: Callable[..., Awaitable[Client]],
+    make_api: Callable[..., Awaitable[Client]], store: TarantoolClient
 ) -> None:
     api = await make_api(max_watches=2)
     auth = bearer((await register(api))["token"])
     since = (await write(api, auth, {"k": 1}))["revision"]
     waiting = [asyncio.create_task(poll(api, auth, since=since, timeout=30)) for _ in range(2)]
-    await asyncio.sleep(0.3)
+    await until_parked(store, auth, 2)
     resp = await api.get(f"/api/watch?since={since}&timeout=0", headers=auth)
     body = await resp.json()
     assert (resp.status, error_code(body)) == (429, "too_many_watches")
     assert resp.headers["Retry-After"] == "1"
     assert "kv_watches_waiting 2.0" in await (await api.get("/metrics")).text()
     # a client that goes away leaves its call waiting in Tarantool: its slot stays taken
+    connected = open_connections(api)
     waiting[0].cancel()
-    await asyncio.sleep(0.3)
+    await until(lambda: open_connections(api) == connected - 1, "the server sees the client leave")
     status, body = await poll(api, auth, since=since, timeout=0)
     assert status == 429
+    assert await watches_waiting(store, user_id(auth)) == 2
     await write(api, auth, {"k": 2})  # wakes both calls: their slots come back
     assert (await waiting[1])[0] == 200
 
     async def admitted() -> bool:
         return (await poll(api, auth, since=since, timeout=0))[0] == 200
 
-    await _until(admitted)
+    await until(admitted, "a watch is admitted again")
 
 
 async def test_app_shutdown_ends_a_waiting_poll_at_once(
-    make_api: Callable[..., Awaitable[Client]],
+    make_api: Callable[..., Awaitable[Client]], store: TarantoolClient
 ) -> None:
     api = await make_api(watch_max_timeout=120)
     auth = bearer((await register(api))["token"])
     since = (await write(api, auth, {"k": 1}))["revision"]
     waiting = asyncio.create_task(poll(api, auth, since=since, timeout=120))
-    await asyncio.sleep(0.3)
+    await until_parked(store, auth)
     closing = asyncio.create_task(api.server.close())  # the app shuts down
     status, body = await asyncio.wait_for(waiting, 60)  # well before the watch's 120 s
     assert (status, error_code(body)) == (503, "shutting_down")

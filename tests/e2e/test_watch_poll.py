@@ -3,9 +3,10 @@
 import asyncio
 from typing import Any
 
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.e2e.conftest import Client, bearer, register
 from tests.e2e.kv_helpers import error_code, post, write
-from tests.e2e.watch_helpers import changes_after, poll
+from tests.e2e.watch_helpers import changes_after, poll, until_parked
 
 
 async def test_a_write_and_a_delete_are_answered_after_since_in_order(
@@ -43,11 +44,11 @@ async def test_a_poll_that_times_out_answers_no_change_and_the_current_revision(
 
 
 async def test_a_waiting_poll_answers_the_write_that_wakes_it(
-    api: Client, auth: dict[str, str]
+    api: Client, auth: dict[str, str], store: TarantoolClient
 ) -> None:
     revision = (await write(api, auth, {"k": 1}))["revision"]
     waiting = asyncio.create_task(poll(api, auth, since=revision, timeout=30))
-    await asyncio.sleep(0.2)  # likely waiting by now; the answer is the same either way
+    await until_parked(store, auth)
     wrote = await write(api, auth, {"k": 2})
     status, body = await waiting
     assert status == 200
@@ -93,7 +94,7 @@ async def test_limit_answers_whole_revisions(api: Client, auth: dict[str, str]) 
     assert body["revision"] == small["revision"]
 
 
-async def test_a_user_never_sees_another_users_changes(api: Client) -> None:
+async def test_a_user_never_sees_another_users_changes(api: Client, store: TarantoolClient) -> None:
     alice, bob = bearer((await register(api))["token"]), bearer((await register(api))["token"])
     await write(api, bob, {"shared": 1, "x": 2})
     mine = await write(api, alice, {"shared": 5})
@@ -103,7 +104,7 @@ async def test_a_user_never_sees_another_users_changes(api: Client) -> None:
         assert [(c["key"], c["version"]) for c in body["changes"]] in ([], [("shared", 1)])
     # a waiting watch is not answered by another user's write
     waiting = asyncio.create_task(poll(api, alice, since=mine["revision"], timeout=1))
-    await asyncio.sleep(0.2)
+    await until_parked(store, alice)
     await write(api, bob, {"shared": 2})
     assert await waiting == (200, {"changes": [], "revision": mine["revision"]})
 

@@ -8,8 +8,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.conftest import unique_name
-from tests.e2e.watch_helpers import EventReader
+from tests.e2e.watch_helpers import EventReader, until_parked
 from tests.support.server import ApiProcess, tarantool_env
 from tests.support.tarantool import TarantoolProcess
 
@@ -34,7 +35,7 @@ async def _poll(base: str, auth: dict[str, str], **params: Any) -> tuple[int, An
 
 
 async def test_a_write_through_one_worker_wakes_watchers_on_every_worker(
-    tarantool: TarantoolProcess, tmp_path: Path
+    tarantool: TarantoolProcess, store: TarantoolClient, tmp_path: Path
 ) -> None:
     env = {**tarantool_env(tarantool), "KV_ACCESS_LOG": "false"}
     api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env, ("--workers", "2")).start)
@@ -47,7 +48,7 @@ async def test_a_write_through_one_worker_wakes_watchers_on_every_worker(
                 asyncio.create_task(_poll(api.base, auth, since=now["revision"], timeout=30))
                 for _ in range(WATCHERS)
             ]
-            await asyncio.sleep(0.5)
+            await until_parked(store, auth, WATCHERS)
             async with http.post(
                 api.base + "/api/write", json={"data": {"k": 1}}, headers=auth
             ) as r:
@@ -76,7 +77,7 @@ def _worker_limits(api: ApiProcess) -> list[str]:
 
 
 async def test_sigterm_ends_open_watches_without_waiting_their_timeout(
-    tarantool: TarantoolProcess, tmp_path: Path
+    tarantool: TarantoolProcess, store: TarantoolClient, tmp_path: Path
 ) -> None:
     env = {
         **tarantool_env(tarantool),
@@ -94,7 +95,7 @@ async def test_sigterm_ends_open_watches_without_waiting_their_timeout(
                 api.base + "/api/watch", headers={**auth, "Accept": "text/event-stream"}
             )
             assert stream_resp.status == 200
-            await asyncio.sleep(0.5)
+            await until_parked(store, auth, 2)  # the poll and the stream's next call
             api.process.send_signal(signal.SIGTERM)
             end = await asyncio.wait_for(EventReader(stream_resp).next(), 60)
             status, body = await asyncio.wait_for(poll, 60)

@@ -3,9 +3,10 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.e2e.kv_helpers import write
-from tests.e2e.watch_helpers import EventReader, open_stream
+from tests.e2e.watch_helpers import EventReader, open_stream, until_parked
 
 
 async def _events(reader: EventReader, count: int) -> list[dict[str, object]]:
@@ -76,13 +77,13 @@ async def test_heartbeats_keep_an_idle_stream_open(
     stream.resp.close()
 
 
-async def test_logout_ends_that_tokens_stream_only(api: Client) -> None:
+async def test_logout_ends_that_tokens_stream_only(api: Client, store: TarantoolClient) -> None:
     user = await register(api)
     first = bearer(user["token"])
     resp = await api.post("/api/login", json={"username": user["username"], "password": PASSWORD})
     second = bearer((await resp.json())["token"])
     ending, staying = await open_stream(api, first), await open_stream(api, second)
-    await asyncio.sleep(0.2)
+    await until_parked(store, first, 2)  # both tokens are the same user's
     assert (await api.post("/api/logout", headers=first)).status in (200, 204)
     end = await asyncio.wait_for(ending.next(), 30)
     assert end is not None
@@ -94,11 +95,11 @@ async def test_logout_ends_that_tokens_stream_only(api: Client) -> None:
     staying.resp.close()
 
 
-async def test_a_password_change_ends_the_stream(api: Client) -> None:
+async def test_a_password_change_ends_the_stream(api: Client, store: TarantoolClient) -> None:
     user = await register(api)
     auth = bearer(user["token"])
     stream = await open_stream(api, auth)
-    await asyncio.sleep(0.2)
+    await until_parked(store, auth)
     resp = await api.patch(
         "/api/users/me",
         json={"current_password": PASSWORD, "password": "another-horse-7"},
@@ -109,11 +110,13 @@ async def test_a_password_change_ends_the_stream(api: Client) -> None:
     assert end is not None and end["data"] == {"reason": "session_ended"}
 
 
-async def test_app_shutdown_ends_open_streams(make_api: Callable[..., Awaitable[Client]]) -> None:
+async def test_app_shutdown_ends_open_streams(
+    make_api: Callable[..., Awaitable[Client]], store: TarantoolClient
+) -> None:
     api = await make_api(watch_heartbeat=60, watch_max_timeout=60)
     auth = bearer((await register(api))["token"])
     stream = await open_stream(api, auth)
-    await asyncio.sleep(0.2)
+    await until_parked(store, auth)
     closing = asyncio.create_task(api.server.close())
     end = await asyncio.wait_for(stream.next(), 30)  # well before the 60 s heartbeat
     assert end is not None and end["data"] == {"reason": "shutting_down"}

@@ -1,11 +1,15 @@
-"""Helpers of the change-feed e2e tests: long polls and a small Server-Sent Events reader."""
+"""Helpers of the change-feed e2e tests: long polls, a small Server-Sent Events reader, and
+waits for a watch to be parked in Tarantool or for the server to see a client leave."""
 
 import json
 from typing import Any
 
+import jwt
 from aiohttp import ClientResponse
 
+from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.e2e.conftest import Client
+from tests.support.watches import until_watches_wait
 
 
 async def poll(api: Client, auth: dict[str, str], **params: Any) -> tuple[int, Any]:
@@ -65,3 +69,23 @@ async def open_stream(
     assert resp.status == 200, await resp.text()
     assert resp.content_type == "text/event-stream"
     return EventReader(resp)
+
+
+def user_id(auth: dict[str, str]) -> int:
+    """The user a bearer token is for: its `sub` claim (read unverified; the test got it from
+    the server)."""
+    token = auth["Authorization"].removeprefix("Bearer ")
+    return int(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
+async def until_parked(store: TarantoolClient, auth: dict[str, str], count: int = 1) -> None:
+    """Until exactly `count` watches of the token's user wait in Tarantool."""
+    await until_watches_wait(store, user_id(auth), count)
+
+
+def open_connections(api: Client) -> int:
+    """The connections the test server holds open: one whose client has left is gone, or
+    has no transport while its handler finishes."""
+    runner = api.server.runner
+    assert runner is not None and runner.server is not None
+    return sum(handler.transport is not None for handler in runner.server.connections)

@@ -19,6 +19,8 @@ from kv_api.infrastructure.tarantool.users import TarantoolUserRepository
 from tests.conftest import unique_name
 from tests.integration.conftest import MIGRATIONS, MakeClient, MakeSession, tarantool_kv
 from tests.support.tarantool import TarantoolProcess
+from tests.support.waiting import until
+from tests.support.watches import until_watches_wait, watches_waiting
 
 
 def spec(since: int | None, timeout: float = 0.0, prefix: str = "") -> WatchSpec:
@@ -33,16 +35,14 @@ async def test_a_cancelled_watch_keeps_its_slot_until_tarantool_answers_it(
     since = (await kv.write(session, {"k": 1}, WriteOptions())).revision
     with feed.watch(session) as watcher:
         waiting = asyncio.create_task(watcher.next(spec(since, timeout=30)))
-        await asyncio.sleep(0.2)
+        await until_watches_wait(client, session.user_id)
         waiting.cancel()
-    await asyncio.sleep(0.2)
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+    assert await watches_waiting(client, session.user_id) == 1
     assert feed.in_use == 1  # the Lua fiber still waits: so does its slot
     await kv.write(session, {"k": 2}, WriteOptions())  # wakes it
-    for _ in range(100):
-        if feed.in_use == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert feed.in_use == 0
+    await until(lambda: feed.in_use == 0, "the woken call gives its slot back")
 
 
 async def test_values_whole_revisions_and_a_logout_while_waiting(
@@ -59,7 +59,7 @@ async def test_values_whole_revisions_and_a_logout_while_waiting(
             ("b", ChangeOp.PUT, None, True),
         ]
         waiting = asyncio.create_task(watcher.next(spec(batch.revision, timeout=30)))
-        await asyncio.sleep(0.2)
+        await until_watches_wait(client, session.user_id)
         await TarantoolTokenRevocations(client).revoke(session)
         ended = await asyncio.wait_for(waiting, 20)
         assert (ended.changes, ended.revision, ended.ended) == ([], batch.revision, True)
@@ -156,14 +156,6 @@ async def test_one_call_examines_a_bounded_part_of_the_log_and_looping_reaches_t
         assert [(c.key, c.revision) for c in found] == [(k, int(k[1:])) for k in expected]
 
 
-async def _waiting_in_tarantool(client: TarantoolClient, user_id: int) -> int:
-    code = (
-        "local H = rawget(_G, '__kv_helpers_v2') "
-        "local w = H and H.waiters[...] return w and w.n or 0"
-    )
-    return int(await client.eval(code, [user_id]))
-
-
 async def test_a_watch_whose_caller_is_gone_stops_waiting_within_a_second(
     tarantool: TarantoolProcess, connect: MakeClient, client: TarantoolClient, session: Session
 ) -> None:
@@ -175,15 +167,8 @@ async def test_a_watch_whose_caller_is_gone_stops_waiting_within_a_second(
     feed = TarantoolChangeFeed(doomed, doomed, max_watches=5)
     with feed.watch(session) as watcher:
         waiting = asyncio.create_task(watcher.next(spec(since, timeout=60)))
-        for _ in range(100):
-            if await _waiting_in_tarantool(client, session.user_id) == 1:
-                break
-            await asyncio.sleep(0.05)
-        assert await _waiting_in_tarantool(client, session.user_id) == 1
+        await until_watches_wait(client, session.user_id)
         await doomed.close()  # as a killed process's connection closes
         with contextlib.suppress(Exception):
             await waiting
-        deadline = time.monotonic() + 5
-        while await _waiting_in_tarantool(client, session.user_id) != 0:
-            assert time.monotonic() < deadline, "the watch still waits for a caller that is gone"
-            await asyncio.sleep(0.1)
+        await until_watches_wait(client, session.user_id, 0, timeout=5)

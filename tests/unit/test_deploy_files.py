@@ -96,6 +96,13 @@ def test_the_dockerfile_copies_only_what_the_package_needs() -> None:
     assert sources <= {"pyproject.toml", "setup.py", "README.md", "src", "migrations"}
 
 
+def test_the_image_installs_the_runtime_only() -> None:
+    """No extras: the test and bench tools stay out of the image, as `make run` keeps them out
+    of its virtualenv."""
+    installs = re.findall(r"pip install ([^\\\n&]*)", (ROOT / "Dockerfile").read_text())
+    assert [args.strip() for args in installs] == ["."]
+
+
 @pytest.mark.parametrize(
     "secret",
     ["change-me-this-secret-must-be-at-least-32-bytes", "CHANGEME-please-0123456789abcdef"],

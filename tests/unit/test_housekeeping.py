@@ -44,14 +44,17 @@ async def test_tasks_run_on_their_interval_and_a_failure_does_not_stop_them() ->
 
 
 async def test_the_runner_stops_even_when_a_task_swallows_the_cancel() -> None:
+    entered = asyncio.Event()
+
     async def swallows() -> None:
+        entered.set()
         with contextlib.suppress(asyncio.CancelledError):  # as a racing wait_for can do
             await asyncio.sleep(0.2)
 
     runner = Housekeeping([Task("swallows", 0.01, swallows, at_start=True)])
     context = runner.context(None)  # type: ignore[arg-type]
     await context.__anext__()
-    await asyncio.sleep(0.05)  # the task is inside its first run
+    await asyncio.wait_for(entered.wait(), 5)  # the task is inside its first run
 
     async def cleanup() -> None:
         with contextlib.suppress(StopAsyncIteration):

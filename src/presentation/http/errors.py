@@ -3,7 +3,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import http_exceptions, web
-from aiohttp.web_protocol import RequestPayloadError
 from marshmallow import ValidationError
 
 from kv_api.application.errors import (
@@ -61,7 +60,7 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
 AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
 # A body that broke off or was framed wrongly, seen by a handler reading it: the client's
 # fault, one quiet line (the parser's message may quote the request).
-_BODY_ERRORS = (RequestPayloadError, http_exceptions.HttpProcessingError, ConnectionResetError)
+_BODY_ERRORS = (web.RequestPayloadError, http_exceptions.HttpProcessingError, ConnectionResetError)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -1,7 +1,21 @@
 """aiohttp's server, subclassed where it offers hooks: JSON answers for parser errors, a cap on
 open connections, and timeouts for slow headers and bodies (aiohttp has only the idle one).
 
-`EdgeAppRunner` is `web.AppRunner` with these in place; `serve_app` uses it."""
+`EdgeAppRunner` is `web.AppRunner` with these in place; `serve_app` uses it.
+
+The only module that touches aiohttp's internals. aiohttp is pinned to the minor version they
+were read from (pyproject.toml), and tests/unit/test_aiohttp_internals.py checks each one
+against the installed aiohttp, naming what changed:
+- `web.Server._kwargs` (the handler arguments `AppRunner` passes on) and `web.Server._loop`;
+- `RequestHandler._loop`, `._request_count` (requests parsed on the connection so far),
+  `._messages` (the parsed requests not yet handled, as (message, payload) pairs),
+  `._waiter` (set while the handler waits for a request) and `._current_request`;
+- `web.AppRunner._make_server`, overridden: `setup()` builds the server with it;
+- `RequestHandler.connection_made`, `.connection_lost`, `.data_received` and `.handle_error`,
+  overridden with aiohttp's signatures;
+- `BaseRequest.writer.output_size` (bytes of the answer already written), public but
+  undocumented.
+"""
 
 import asyncio
 from typing import Any, cast
