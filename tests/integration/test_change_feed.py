@@ -166,8 +166,8 @@ async def test_one_call_examines_a_bounded_part_of_the_log_and_looping_reaches_t
 
 async def _waiting_in_tarantool(client: TarantoolClient, user_id: int) -> int:
     code = (
-        "local H = rawget(_G, '__kv_helpers_v2') "
-        "local w = H and H.waiters[...] return w and w.n or 0"
+        "local watchers = package.loaded['kv_api.watchers'] "
+        "local w = watchers and watchers.waiters[...] return w and w.n or 0"
     )
     return int(await client.eval(code, [user_id]))
 
