@@ -1,7 +1,7 @@
 """The ceiling: what aiohttp, uvloop, orjson and asynctnt alone reach for the same requests.
 
 A minimal server that answers `POST /api/read` and `POST /api/write` with ONE call of the same
-stored function the API calls, and does nothing else: no authentication (the bench user's
+Lua function the API calls, and does nothing else: no authentication (the bench user's
 session is fixed at start), no validation, no metrics, no access log, no request ids. The API
 divided by this is the share of the framework's capacity the API keeps after its own work.
 It runs with the API's garbage-collector settings, so the ratio compares per-request work,

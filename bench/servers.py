@@ -168,7 +168,7 @@ def _ready(url: str) -> bool:
 
 
 class CeilingServer(Process):
-    """bench/ceiling.py: the same stored-function calls with no work of the API's own."""
+    """bench/ceiling.py: the same Lua function calls with no work of the API's own."""
 
     def __init__(self, work_dir: Path, tarantool: TarantoolServer, session: str) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,7 @@ async def _migrate(storage: Storage, settings: Settings, args: argparse.Namespac
         rows = await runner.status()
         return "\n".join(f"{'applied' if done else 'pending'}  {name}" for name, done, _ in rows)
     names = await runner.apply()
+    await storage.define_functions()
     return f"applied {len(names)} migration(s)" + (": " + ", ".join(names) if names else "")
 
 

@@ -14,6 +14,7 @@ from kv_api.infrastructure.tarantool.backup import (
     write_backup,
 )
 from kv_api.infrastructure.tarantool.endpoint import serving_pid
+from kv_api.infrastructure.tarantool.functions import define_functions
 from kv_api.infrastructure.tarantool.migrations import discover
 
 EXTERNAL = (
@@ -30,6 +31,9 @@ async def backup(settings: Settings, target: Path) -> str:
         raise BackupError(EXTERNAL)
     work_dir = (settings.data_dir / "tarantool").resolve()
     async with connected_storage(settings) as storage:
+        # a store this version has not migrated yet can be backed up too: only the function
+        # that starts the backup is needed, and it touches no space of ours
+        await define_functions(storage.primary)
         pinned = await pin_checkpoint(storage.primary, work_dir)
         try:  # the copy reads the files here, in the data folder, while the server goes on
             manifest = await asyncio.to_thread(write_backup, pinned, settings.data_dir, target)

@@ -90,6 +90,7 @@ async def run_user_command(
 ) -> str:
     """Runs one `user` subcommand and returns what to print; AdminError when it cannot."""
     await MigrationRunner(storage.primary, settings.migrations_dir).apply()
+    await storage.define_functions()
     async with _container(settings, storage) as container:
         if args.user_command == "create":
             return await _create(container, args.name, password)

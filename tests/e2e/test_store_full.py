@@ -53,13 +53,16 @@ async def _fill(api: Client, auth: dict[str, str]) -> tuple[list[str], Any]:
 
 
 async def _fill_small_slabs(api: Client, auth: dict[str, str]) -> None:
-    """Big values no longer fit; small ones may still fill partly used slabs."""
-    for n in range(1000):
-        data = {f"s{n}-{i}": "y" * 1000 for i in range(1000)}
-        resp = await api.post("/api/write", json={"data": data}, headers=auth)
-        if resp.status == 507:
-            break
-        assert resp.status == 200
+    """Big values no longer fit; small ones may still fill partly used slabs. Batches of
+    1,000, 100 then 10 small pairs take the room down close to the reserve, whatever it was,
+    before single pairs fill their own slabs."""
+    for size in (1000, 100, 10):
+        for n in range(1000):
+            data = {f"s{size}-{n}-{i}": "y" * 1000 for i in range(size)}
+            resp = await api.post("/api/write", json={"data": data}, headers=auth)
+            if resp.status == 507:
+                break
+            assert resp.status == 200
     for n in range(10_000):
         one = await api.post("/api/write", json={"data": {f"one{n}": 1}}, headers=auth)
         if one.status == 507:

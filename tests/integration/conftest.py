@@ -21,6 +21,7 @@ from kv_api.infrastructure.codec import MsgpackBatchEncoder
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.functions import define_functions
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
 from kv_api.infrastructure.tarantool.sessions import (
@@ -38,13 +39,22 @@ MIGRATIONS = Settings().migrations_dir
 MakeClient = Callable[[TarantoolProcess], Awaitable[TarantoolClient]]
 
 
+async def define_when_missing(client: TarantoolClient) -> bool:
+    """The definer of the tests' clients: unlike Storage's, it does not wait for migrations."""
+    await define_functions(client)
+    return True
+
+
 @pytest.fixture
 async def connect() -> AsyncIterator[MakeClient]:
-    """Connected clients to any test Tarantool; all closed at teardown."""
+    """Connected clients to any test Tarantool, defining the Lua functions when a call misses
+    one; all closed at teardown."""
     clients: list[TarantoolClient] = []
 
     async def make(server: TarantoolProcess) -> TarantoolClient:
-        client = TarantoolClient(server.address, server.user, server.password, 5.0, 30.0)
+        client = TarantoolClient(
+            server.address, server.user, server.password, 5.0, 30.0, define_when_missing
+        )
         clients.append(client)
         assert await client.wait_connected(10.0), "cannot connect to the test tarantool"
         return client
@@ -64,9 +74,11 @@ def fresh_tarantool(tmp_path: Path) -> Iterator[TarantoolProcess]:
 
 @pytest.fixture
 async def client(tarantool: TarantoolProcess, connect: MakeClient) -> TarantoolClient:
-    """A connection to the shared Tarantool with every migration applied."""
+    """A connection to the shared Tarantool with every migration applied and the Lua functions
+    defined, as the API prepares its store."""
     connected = await connect(tarantool)
     await MigrationRunner(connected, MIGRATIONS).apply()
+    await define_functions(connected)
     return connected
 
 

@@ -9,13 +9,13 @@ from kv_api.application.ports import DeleteOutcome, Session, WriteOptions
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.support.writes import PairWrites
 
-# The next H.record call inside a delete's transaction does its work, then fails as a full
-# arena would; it puts the real H.record back first, so the retry after the commit is real.
+# The next change_log.record call inside a delete's transaction does its work, then fails as a
+# full arena would; it puts the real one back first, so the retry after the commit is real.
 FAIL_NEXT_RECORD = """
-local H = rawget(_G, '__kv_helpers_v2')
-local record = H.record
-H.record = function(...)
-    H.record = record
+local changelog = package.loaded['kv_api.change_log']
+local record = changelog.record
+changelog.record = function(...)
+    changelog.record = record
     record(...)
     box.error(box.error.MEMORY_ISSUE, 64, 'the slab allocator', 'a change')
 end

@@ -1,4 +1,4 @@
-"""bench/lua_cost.lua runs against the current migrations and prints one cost per function."""
+"""bench/lua_cost.lua runs with the current migrations and Lua modules: one cost per function."""
 
 import re
 import shutil

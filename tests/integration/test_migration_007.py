@@ -1,9 +1,11 @@
 """Migration 007 on a data folder written by the previous release.
 
-The folder is made here: a Tarantool with only migrations 001-006 applied, pairs written
-through the previous `kv_write(uid, ver, jti, insert_only, tuples)` with the 3-field tuples the
-previous adapter sent, then stopped. A new Tarantool on the same folder gets every migration
-from the current code, and the current repository must see the old pairs as version 1 without
+The folder is made here: a Tarantool with only migrations 001-006 applied, as the release
+before 007 ran them (tests/fixtures/migrations_1_0 holds them verbatim, with the stored
+functions 004-006 defined), pairs written through that release's
+`kv_write(uid, ver, jti, insert_only, tuples)` with the 3-field tuples its adapter sent, then
+stopped. A new Tarantool on the same folder gets every migration from the current code and the
+current Lua functions, and the current repository must see the old pairs as version 1 without
 expiry, with an empty change log.
 
 Runs on Tarantool 2.6; nothing in it depends on the version (the migration uses no option
@@ -21,6 +23,7 @@ import pytest
 
 from kv_api.application.ports import DeleteOutcome, Session, WriteOptions
 from kv_api.domain.keys import WriteMode
+from kv_api.infrastructure.tarantool.functions import define_functions
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner, discover
 from tests.integration.conftest import MIGRATIONS, MakeClient, tarantool_kv
@@ -29,6 +32,7 @@ from tests.support.tarantool import TarantoolProcess
 from tests.support.writes import PairWrites
 
 NEW = [m.name for m in discover(MIGRATIONS) if m.name >= "007"]
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "migrations_1_0"
 OLD_PAIRS: dict[str, Any] = {
     "plain": "text",
     "number": 42,
@@ -47,7 +51,7 @@ def _old_tuple(uid: int, key: str, value: Any) -> bytes:
 def old_migrations(tmp_path: Path) -> Path:
     directory = tmp_path / "old-migrations"
     directory.mkdir()
-    for migration in discover(MIGRATIONS):
+    for migration in discover(LEGACY):
         if migration.name < "007":
             (directory / migration.name).write_text(migration.source)
     return directory
@@ -95,6 +99,9 @@ async def test_old_pairs_read_as_version_1_without_expiry_and_count_on(
 ) -> None:
     client = await connect(restarted)
     assert await MigrationRunner(client, MIGRATIONS).apply() == NEW
+    stored = (await client.eval(_SHAPE, []))[2]
+    assert [name for name in stored if name.startswith("kv_")] == []  # 004-006's are dropped
+    assert await define_functions(client) is True
     kv = tarantool_kv(client)
     session = old_folder
 
@@ -152,6 +159,7 @@ async def test_migration_007_run_twice_changes_nothing(
 ) -> None:
     client = await connect(restarted)
     await MigrationRunner(client, MIGRATIONS).apply()
+    await define_functions(client)
     before = await client.eval(_SHAPE, [])
 
     for name in NEW:  # as if a process died after running it, before recording it

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kv_api.infrastructure.tarantool.client import TarantoolClient
+from kv_api.infrastructure.tarantool.functions import define_functions
 from kv_api.infrastructure.tarantool.migrations import MigrationFailed, MigrationRunner, discover
 from tests.integration.conftest import MIGRATIONS, MakeClient
 from tests.support.tarantool import TarantoolProcess
@@ -67,8 +68,25 @@ async def test_fresh_database_gets_every_migration_in_order(
         "kv_login_failures",
         "kv_data",
     }
-    functions = await client.eval("return box.func.kv_write ~= nil and box.func.kv_keys ~= nil", [])
-    assert functions is True
+    assert await stored_functions(client) == []
+    assert await define_functions(client) is True
+    assert await callable_functions(client, ["kv_write", "kv_keys"]) == ["kv_write", "kv_keys"]
+
+
+async def stored_functions(client: TarantoolClient) -> list[str]:
+    """The persistent functions of ours in _func: none, as a global Lua function of the same
+    name would never be called."""
+    code = (
+        "local n = {} for _, f in box.space._func:pairs() do "
+        "if f[3]:sub(1, 3) == 'kv_' then n[#n + 1] = f[3] end end return n"
+    )
+    return list(await client.eval(code, []))
+
+
+async def callable_functions(client: TarantoolClient, names: list[str]) -> list[str]:
+    code = "local found = {} for _, n in ipairs(...) do "
+    code += "if type(rawget(_G, n)) == 'function' then found[#found + 1] = n end end return found"
+    return list(await client.eval(code, [names]))
 
 
 async def test_second_run_applies_nothing_and_changes_nothing(
@@ -170,7 +188,16 @@ async def test_two_migrate_processes_apply_each_migration_once(
     results, names = await _migrate_twice_at_once(env)
 
     assert sorted(names) == [*ALL, "900_probe.lua"], results
-    assert await probe_runs(await connect(fresh_tarantool)) == 1
+    client = await connect(fresh_tarantool)
+    assert await probe_runs(client) == 1
+    # both defined the functions at once; they are in place for a client that cannot define
+    assert await callable_functions(client, ["kv_write", "kv_watch"]) == ["kv_write", "kv_watch"]
+    bare = TarantoolClient(client.address, fresh_tarantool.user, fresh_tarantool.password, 5, 30)
+    try:
+        assert await bare.wait_connected(10.0)
+        assert await bare.call("kv_user_list", [10]) == []
+    finally:
+        await bare.close()
 
     code, status = await _kv_api(env, "migrate", "--status")
     assert code == 0, status

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kv_api.infrastructure.tarantool.functions import installed_modules
 from kv_api.infrastructure.tarantool.managed import free_port
 from tests.support.tarantool import TarantoolProcess
 
@@ -64,6 +65,18 @@ def test_the_package_comes_from_the_wheel_not_the_checkout(installed: Path, tmp_
         cwd=tmp_path, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     assert str(installed.parent) in found and str(ROOT) not in found
+
+
+def test_the_wheel_carries_the_lua_modules(installed: Path, tmp_path: Path) -> None:
+    code = (
+        "from kv_api.infrastructure.tarantool.functions import installed_modules as m; "
+        "print(m().digest)"
+    )
+    found = subprocess.run(
+        [str(installed / "python"), "-c", code],
+        cwd=tmp_path, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert found.strip() == installed_modules().digest
 
 
 def test_a_wheel_migrates_a_fresh_tarantool(installed: Path, tmp_path: Path) -> None:

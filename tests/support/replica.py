@@ -6,8 +6,9 @@ from pathlib import Path
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.support.tarantool import TarantoolProcess
 
-# The replica joins first (users, grants, spaces and functions all come from the primary),
-# and opens its client port only once box.cfg has finished the bootstrap.
+# The replica joins first (users, grants and spaces all come from the primary; the API defines
+# its Lua functions there when a call first misses one), and opens its client port only once
+# box.cfg has finished the bootstrap.
 REPLICA_LUA = """
 local port, upstream = ...
 box.cfg{

@@ -11,9 +11,10 @@ from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.support.tarantool import TarantoolProcess
 from tests.support.waiting import until
 
-# H.waiters[uid].n is the count of kv_watch fibers waiting for that user (migration 007).
+# waiters[uid].n is the count of kv_watch fibers waiting for that user (lua/watchers.lua).
 _WAITING = (
-    "local H = rawget(_G, '__kv_helpers_v2') local w = H and H.waiters[...] return w and w.n or 0"
+    "local watchers = package.loaded['kv_api.watchers'] "
+    "local w = watchers and watchers.waiters[...] return w and w.n or 0"
 )
 
 

@@ -17,23 +17,7 @@ FORMAT = 1
 SECRET_FILES = ("jwt_secret",)  # tokens issued before the backup stay valid after a restore
 STORE_SUFFIXES = (".snap", ".xlog", ".vylog")
 
-# A fresh checkpoint holds every write acknowledged before it; box.backup.start() keeps its
-# files from garbage collection until box.backup.stop(). A checkpoint already running (the
-# shutdown or the interval one) is waited for and then taken again.
-_START = """
-local fiber = require('fiber')
-for _ = 1, 600 do
-    local ok, err = pcall(box.snapshot)
-    if ok then break end
-    if not tostring(err):find('in progress') then error(err) end
-    fiber.sleep(0.1)
-end
-local applied = {}
-if box.space.kv_schema_version ~= nil then
-    for _, t in box.space.kv_schema_version:pairs() do applied[#applied + 1] = t[1] end
-end
-return {box.backup.start(), applied, box.info.version}
-"""
+# kv_backup_start (lua/ops.lua) checkpoints and pins the checkpoint's files until this.
 _STOP = "box.backup.stop()"
 
 
@@ -41,7 +25,9 @@ class BackupError(Exception):
     """The backup or restore cannot go on; the message says why and what to do."""
 
 
-class Evaluator(Protocol):
+class Connection(Protocol):
+    async def call(self, function: str, args: list[Any]) -> Any: ...
+
     async def eval(self, code: str, args: list[Any]) -> Any: ...
 
 
@@ -52,13 +38,14 @@ class Pinned:
     tarantool_version: str
 
 
-async def pin_checkpoint(conn: Evaluator, work_dir: Path) -> Pinned:
-    files, applied, version = await conn.eval(_START, [])
+async def pin_checkpoint(conn: Connection, work_dir: Path) -> Pinned:
+    """A fresh checkpoint whose files stay until unpin_checkpoint, whatever else runs."""
+    files, applied, version = await conn.call("kv_backup_start", [])
     paths = [Path(f) if os.path.isabs(f) else work_dir / f for f in files]
     return Pinned([p.resolve() for p in paths], sorted(map(str, applied)), str(version))
 
 
-async def unpin_checkpoint(conn: Evaluator) -> None:
+async def unpin_checkpoint(conn: Connection) -> None:
     await conn.eval(_STOP, [])
 
 

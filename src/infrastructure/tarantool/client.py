@@ -1,5 +1,6 @@
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import asynctnt
@@ -41,6 +42,10 @@ class CallObserver(Protocol):
     def storage_error(self, function: str, kind: str) -> None: ...
 
 
+# Defines the Lua functions through the client it is given; True when a retry may find them.
+Definer = Callable[["TarantoolClient"], Awaitable[bool]]
+
+
 def _error_kind(error: Exception) -> str:
     if isinstance(error, StorageUnavailable):
         return "unavailable"
@@ -59,6 +64,7 @@ class TarantoolClient:
         password: str | None,
         connect_timeout: float,
         request_timeout: float,
+        definer: Definer | None = None,
     ) -> None:
         self.address = address
         self._conn = asynctnt.Connection(
@@ -79,6 +85,8 @@ class TarantoolClient:
         self._where = f"{address.host}:{address.port}"
         self.refusal: str | None = None
         self._observer: CallObserver | None = None
+        self._definer = definer
+        self._defining: asyncio.Future[bool] | None = None
 
     @property
     def connected(self) -> bool:
@@ -134,14 +142,43 @@ class TarantoolClient:
             raise self._failed(function, StorageUnavailable())
         sent = list(args)
         try:
-            response = await self._conn.call(function, sent)
+            response = await self._call_defining(function, sent)
         except TarantoolDatabaseError as exc:
             raise self._failed(function, _translate(exc)) from exc
         except _NETWORK_ERRORS as exc:
             raise self._failed(function, StorageUnavailable()) from exc
+        except StorageUnavailable as exc:
+            raise self._failed(function, exc) from None
         finally:
             sent.clear()
         return _take_result(response)
+
+    async def _call_defining(self, function: str, args: list[Any]) -> Any:
+        """The Lua functions are globals, gone after a Tarantool restart (and never defined
+        on a read replica): a call that finds its function missing defines them all, then is
+        made again, once. The first attempt ran nothing, so the retry cannot repeat work."""
+        try:
+            return await self._conn.call(function, args)
+        except TarantoolDatabaseError as exc:
+            if exc.code != ErrorCode.ER_NO_SUCH_PROC or not await self._define():
+                raise
+        return await self._conn.call(function, args)
+
+    async def _define(self) -> bool:
+        """One definition at a time per client: the calls missing a function together (all of
+        them, after a restart) wait for the same one."""
+        if self._definer is None:
+            return False
+        if self._defining is None:
+            self._defining = asyncio.ensure_future(self._definer(self))
+            self._defining.add_done_callback(self._defined)
+        # shielded: a caller cancelled must not cancel the definition the others wait for
+        return await asyncio.shield(self._defining)
+
+    def _defined(self, definition: asyncio.Future[bool]) -> None:
+        self._defining = None
+        if not definition.cancelled():
+            definition.exception()  # seen here too: its waiters may all have been cancelled
 
     async def eval(self, code: str, args: list[Any]) -> Any:
         if not self.connected:

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from kv_api.infrastructure.settings import Settings, StartupError, TarantoolAddress
 from kv_api.infrastructure.tarantool.client import CallObserver, TarantoolClient
+from kv_api.infrastructure.tarantool.functions import define_functions
 from kv_api.infrastructure.tarantool.managed import ManagedTarantool
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
 from kv_api.infrastructure.tarantool.stats import StoreStats, read_store_stats
@@ -17,6 +18,7 @@ class Storage:
 
     def __init__(self, settings: Settings, observer: CallObserver | None = None) -> None:
         self._settings = settings
+        self._schema_current = False
         self.managed = ManagedTarantool(settings) if settings.embedded else None
         address, user, password = (
             settings.tarantool,
@@ -36,6 +38,7 @@ class Storage:
             password,
             settings.connect_timeout,
             settings.watch_max_timeout + settings.request_timeout,
+            self._define_lazily,
         )
         self.replicas = (
             [
@@ -56,7 +59,23 @@ class Storage:
         self, address: TarantoolAddress, user: str | None, password: str | None
     ) -> TarantoolClient:
         s = self._settings
-        return TarantoolClient(address, user, password, s.connect_timeout, s.request_timeout)
+        return TarantoolClient(
+            address, user, password, s.connect_timeout, s.request_timeout, self._define_lazily
+        )
+
+    async def define_functions(self) -> None:
+        """Once the migrations are applied: the Lua functions on the primary now, on the other
+        connections (and again after a Tarantool restart) when a call first misses one."""
+        await define_functions(self.primary)
+        self._schema_current = True
+
+    async def _define_lazily(self, client: TarantoolClient) -> bool:
+        """Before the schema is current a missing function stays missing (503 as for a store
+        not ready): no function may run on a schema older than the one it was written for."""
+        if not self._schema_current:
+            return False
+        await define_functions(client)
+        return True
 
     def on_ready(self, hook: ReadyHook) -> None:
         self._hooks.append(hook)
@@ -100,6 +119,7 @@ class Storage:
         while True:
             try:
                 await MigrationRunner(self.primary, self._settings.migrations_dir).apply()
+                await self.define_functions()
                 for hook in self._hooks:
                     await hook()
                 break

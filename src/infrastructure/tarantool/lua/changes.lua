@@ -1,0 +1,101 @@
+-- The change feed: a user's logged changes after a revision (kv_api.change_log), waiting for
+-- new ones on the user's watcher condition (kv_api.watchers), and the log's purge by age.
+local fiber = require('fiber')
+local changelog = require('kv_api.change_log')
+local pair = require('kv_api.pair')
+local session = require('kv_api.session').check
+local watchers = require('kv_api.watchers')
+
+-- One pass examines about SCAN logged changes (whole revisions): a prefix matching nothing
+-- must not hold the transaction thread for the whole log; having passed over that many
+-- without a match it answers at once, empty, with the revision reached.
+local SCAN = 2000
+-- The longest wait at a time: a watch ends once its caller's connection is gone (an API
+-- process killed or restarted) instead of waiting out its timeout on one of Tarantool's
+-- net_msg_max request slots (docs/decisions/017).
+local SLICE = 1.0
+
+local M = {}
+
+-- The changes after `since` matching `prefix`, oldest first, whole revisions only: at most
+-- `limit` unless one revision holds more. Waits up to `timeout` seconds for one if none yet.
+-- Answers {'changes', {{key, op, version, revision, value?}...}, revision, ended} (ended: the
+-- session stopped being valid while waiting, after the changes listed),
+-- {'compacted', oldest since still answerable, revision}, or nil for an invalid session or a
+-- caller gone while waiting.
+function M.kv_watch(uid, ver, jti, prefix, since, limit, timeout, with_values)
+    if session(uid, ver, jti) == nil then return nil end
+    local deadline = fiber.clock() + timeout
+    local changes, data = box.space.kv_changes, box.space.kv_data.index.primary
+    local found, scanned, waited = {}, since, false
+    while true do
+        local rev, compacted = changelog.revision(uid)
+        if since < compacted then return {'compacted', compacted, rev} end
+        if scanned > rev then scanned = rev end
+        local now, current, budget = fiber.time(), nil, SCAN
+        for _, t in changes.index.primary:pairs({uid, scanned}, {iterator = 'GT'}) do
+            if t[1] ~= uid then break end
+            if t[2] ~= current then
+                if #found >= limit or budget <= 0 then break end
+                if current ~= nil then scanned = current end
+                current = t[2]
+            end
+            budget = budget - #t[5]
+            for _, e in ipairs(t[5]) do
+                local key = e[1]
+                if key:sub(1, #prefix) == prefix then
+                    local change = {key, e[2], e[3], t[2]}
+                    if with_values and e[2] == 'put' then
+                        local stored = data:get({uid, key})
+                        if stored ~= nil and pair.version(stored) == e[3] and pair.live(stored, now) then change[5] = stored[3] end
+                    end
+                    found[#found + 1] = change
+                end
+            end
+        end
+        if current ~= nil then scanned = current end
+        -- Changes made before the session ended (an account's deletion) are still answered.
+        local ended = waited and session(uid, ver, jti) == nil
+        local left = deadline - fiber.clock()
+        if #found > 0 or left <= 0 or ended or (budget <= 0 and scanned < rev) then
+            return {'changes', found, scanned, ended}
+        end
+        -- nobody is left to answer: give the request slot back (box.session.peer() is nil once
+        -- the caller's connection has closed)
+        if waited and box.session.peer() == nil then return nil end
+        watchers.wait(uid, math.min(left, SLICE))
+        waited = true
+    end
+end
+
+-- Removes up to `batch` change-log parts older than `cutoff` (oldest first) and forgets the
+-- revisions of deleted users once their log is empty. Answers the number of changes removed.
+function M.kv_purge_changes(cutoff, batch)
+    if box.info.ro then return 0 end
+    local changes, revisions = box.space.kv_changes, box.space.kv_revisions
+    local old = {}
+    for _, t in changes.index.at:pairs({}, {iterator = 'GE'}) do
+        if t[4] >= cutoff or #old >= batch then break end
+        old[#old + 1] = t
+    end
+    local removed = 0
+    box.atomic(function()
+        for _, t in ipairs(old) do
+            changes:delete({t[1], t[2], t[3]})
+            local count = changelog.entries(t)
+            removed = removed + count
+            local r = revisions:get(t[1])
+            if r ~= nil then
+                local kept = math.max(0, r[3] - count)
+                if kept == 0 and box.space.kv_users:get(t[1]) == nil then
+                    revisions:delete(t[1])
+                else
+                    revisions:replace{t[1], r[2], kept, math.max(r[4], t[2])}
+                end
+            end
+        end
+    end)
+    return removed
+end
+
+return M
