@@ -12,7 +12,7 @@ data:format({
 })
 -- Pairs with an expiry, in expiry order, for the purge. A space of their own rather than an
 -- index on kv_data: 2.6 has no exclude_null, so such an index would hold every pair and cost
--- every write (docs/decisions/016).
+-- every write (docs/decisions/012).
 local expiry = box.schema.space.create('kv_expiry', {
     if_not_exists = true,
     format = {

@@ -49,7 +49,7 @@ from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints
 from kv_api.presentation.routes.docs import DocsEndpoints
 from kv_api.presentation.routes.kv.endpoints import KeyValueEndpoints
 from kv_api.presentation.routes.ops import OpsEndpoints
-from kv_api.presentation.routes.users_face.endpoints import UsersFaceEndpoints
+from kv_api.presentation.routes.users.endpoints import UserManagementEndpoints
 from kv_api.presentation.routes.watch.endpoints import WatchEndpoints
 
 
@@ -188,7 +188,7 @@ class Container(containers.DeclarativeContainer):
     )
     endpoints = providers.List(
         account_endpoints,
-        providers.Singleton(UsersFaceEndpoints, account_endpoints),
+        providers.Singleton(UserManagementEndpoints, account_endpoints),
         providers.Singleton(
             KeyValueEndpoints,
             write_batch,

@@ -17,8 +17,8 @@ from kv_api.presentation.openapi_answers import (
 from kv_api.presentation.routes import table
 from kv_api.presentation.routes.contract import Answer, Operation
 from kv_api.presentation.routes.fields import JSON_VALUE_SCHEMA
-from kv_api.presentation.routes.users_face.endpoints import TAG as USERS_FACE
-from kv_api.presentation.routes.users_face.endpoints import TAG_DESCRIPTION
+from kv_api.presentation.routes.users.endpoints import TAG as USER_MANAGEMENT
+from kv_api.presentation.routes.users.endpoints import TAG_DESCRIPTION
 
 OPENAPI_VERSION = "3.0.3"
 BEARER = "bearerAuth"
@@ -41,7 +41,7 @@ a pair's TTL is {min_ttl} to {max_ttl} seconds; tokens live {token_ttl} seconds.
 """
 _TAGS = [
     {"name": "users", "description": "accounts and sessions"},
-    {"name": USERS_FACE, "description": TAG_DESCRIPTION},
+    {"name": USER_MANAGEMENT, "description": TAG_DESCRIPTION},
     {"name": "kv", "description": "batch key-value data, private to each user"},
     {"name": "ops", "description": "health, readiness, metrics"},
     {"name": "docs", "description": "this document and its Swagger UI"},

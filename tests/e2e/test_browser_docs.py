@@ -153,7 +153,7 @@ def test_try_it_out_without_a_token_shows_the_json_401(page: Page) -> None:
     assert '"code": "unauthorized"' in body
 
 
-def test_the_users_face_is_tried_out_in_the_browser(page: Page, server: ApiProcess) -> None:
+def test_the_users_routes_are_tried_out_in_the_browser(page: Page, server: ApiProcess) -> None:
     username = unique_name("ui")
     body = {"username": username, "password": PASSWORD}
     assert server.request("POST", "/api/register", body)[0] == 200

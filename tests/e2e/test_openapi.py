@@ -21,7 +21,7 @@ from kv_api.presentation.routes.accounts import schemas as accounts
 from kv_api.presentation.routes.docs import ASSET_FILES
 from kv_api.presentation.routes.kv import schemas as kv
 from kv_api.presentation.routes.ops import OpsEndpoints
-from kv_api.presentation.routes.users_face import schemas as users_face
+from kv_api.presentation.routes.users import schemas as users
 from tests.conftest import unique_name
 from tests.e2e.conftest import Client, bearer, register
 
@@ -58,9 +58,9 @@ REQUEST_SCHEMAS = {
     ("/api/write", "post"): kv.WriteRequest,
     ("/api/read", "post"): kv.ReadRequest,
     ("/api/delete", "post"): kv.DeleteRequest,
-    ("/users/register", "post"): users_face.UsersRegisterRequest,
+    ("/users/register", "post"): users.UsersRegisterRequest,
     ("/users/login", "post"): accounts.LoginRequest,
-    ("/users", "put"): users_face.UsersUpdateRequest,
+    ("/users", "put"): users.UsersUpdateRequest,
 }
 
 

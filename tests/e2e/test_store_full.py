@@ -1,5 +1,5 @@
 """A full memtx arena: writes get 507 with the JSON error body, reads, deletes and logins go on
-(writes leave a reserve for them, docs/decisions/015), nothing stored is lost, every delete is in
+(writes leave a reserve for them, docs/decisions/011), nothing stored is lost, every delete is in
 the change log, and /metrics shows how full the store is."""
 
 import io

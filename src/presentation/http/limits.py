@@ -1,7 +1,7 @@
 """Refusals that must come before routing, middleware and the body: a declared length over
 the limit (before `100 Continue` is sent), an unknown expectation, a compressed body.
 
-Compressed request bodies are refused, never inflated (docs/decisions/010-*):
+Compressed request bodies are refused, never inflated (docs/decisions/006-*):
 aiohttp inflates on the event loop, and a 1 MB gzip body inflating to 1 GiB stalled every
 other request for seconds. Only the first two bytes are looked at, to tell a malformed gzip or
 deflate body (400) from a well-formed one the server does not take (415)."""

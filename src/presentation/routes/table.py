@@ -10,12 +10,12 @@ from kv_api.presentation.routes.contract import Operation, operations_of, routes
 from kv_api.presentation.routes.docs import DocsEndpoints
 from kv_api.presentation.routes.kv.endpoints import KeyValueEndpoints
 from kv_api.presentation.routes.ops import OpsEndpoints
-from kv_api.presentation.routes.users_face.endpoints import UsersFaceEndpoints
+from kv_api.presentation.routes.users.endpoints import UserManagementEndpoints
 from kv_api.presentation.routes.watch.endpoints import WatchEndpoints
 
 FAMILIES: tuple[type, ...] = (
     AccountEndpoints,
-    UsersFaceEndpoints,
+    UserManagementEndpoints,
     KeyValueEndpoints,
     WatchEndpoints,
     OpsEndpoints,

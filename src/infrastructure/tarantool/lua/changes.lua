@@ -12,7 +12,7 @@ local watchers = require('kv_api.watchers')
 local SCAN = 2000
 -- The longest wait at a time: a watch ends once its caller's connection is gone (an API
 -- process killed or restarted) instead of waiting out its timeout on one of Tarantool's
--- net_msg_max request slots (docs/decisions/017).
+-- net_msg_max request slots (docs/decisions/013).
 local SLICE = 1.0
 
 local M = {}

@@ -3,7 +3,7 @@
 -- still use is the quota minus the slabs held by tuple sizes and by index extents (whole
 -- 16 MiB arena slabs). Below the reserve a write may only reuse room its size already holds
 -- (as after a delete). box.slab.info() costs about 10 us: a store far from full is checked at
--- most every 10 ms (see docs/decisions/015).
+-- most every 10 ms (see docs/decisions/011).
 local fiber = require('fiber')
 
 local ARENA_SLAB, RESERVE_MIN, FAR = 16 * 1024 * 1024, 4 * 1024 * 1024, 64 * 1024 * 1024

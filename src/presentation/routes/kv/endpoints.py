@@ -98,7 +98,7 @@ def encode_cursor(key: str) -> str:
 def decode_cursor(cursor: str) -> str | None:
     """The position a cursor names (None: the start). Any unpadded base64url that decodes is
     a position; bytes that are not UTF-8 are skipped, so every cursor the OpenAPI document
-    allows is answered (docs/decisions/013-documented-cursors.md)."""
+    allows is answered (docs/decisions/009-documented-cursors.md)."""
     if len(cursor) > s.CURSOR_MAX_LENGTH or not _CURSOR.fullmatch(cursor):
         raise BadRequest("invalid_cursor", "after must be a cursor returned in `next`")
     raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_")

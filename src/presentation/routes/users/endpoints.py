@@ -18,7 +18,7 @@ from kv_api.presentation.http.problems import BadRequest
 from kv_api.presentation.routes.accounts import schemas as accounts
 from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints
 from kv_api.presentation.routes.contract import JSON, Operation, examples, operation
-from kv_api.presentation.routes.users_face import schemas as s
+from kv_api.presentation.routes.users import schemas as s
 
 TAG = "user-management"
 TAG_DESCRIPTION = (
@@ -59,7 +59,7 @@ def _documented(value: dict[str, Any]) -> dict[str, Any]:
     return examples(documented=(_AS_DOCUMENTED, value))
 
 
-class UsersFaceEndpoints:
+class UserManagementEndpoints:
     def __init__(self, accounts: AccountEndpoints) -> None:
         self._accounts = accounts
         self._register_schema = s.UsersRegisterRequest()
