@@ -191,35 +191,27 @@ class FakeAttemptCounter:
         self.failures: dict[str, _Failures] = {}
         self.resets: list[str] = []
 
-    async def retry_after(self, scopes: Sequence[str], now: int) -> int:
+    async def attempt(self, scopes: Sequence[str], now: int) -> int:
+        """Like kv_login_attempt: check, and count the attempt as a failure when it may go on."""
         wait = 0
         for scope in scopes:
             entry = self.failures.get(scope)
             if entry and now - entry.first_at < self.window and entry.count >= self.max_failures:
                 wait = max(wait, entry.first_at + self.window - now)
-        return wait
-
-    async def record_failure(self, scopes: Sequence[str], now: int) -> None:
+        if wait:
+            return wait
         for scope in scopes:
             entry = self.failures.get(scope)
             if entry is None or now - entry.first_at >= self.window:
                 self.failures[scope] = _Failures(first_at=now, count=1)
             else:
                 entry.count += 1
-
-    async def reset(self, scope: str) -> None:
-        self.resets.append(scope)
-        self.failures.pop(scope, None)
-
-    async def attempt(self, scopes: Sequence[str], now: int) -> int:
-        """Like kv_login_attempt: check, and count the attempt as a failure when it may go on."""
-        wait = await self.retry_after(scopes, now)
-        if wait == 0:
-            await self.record_failure(scopes, now)
-        return wait
+        return 0
 
     async def succeeded(self, reset_scope: str, other_scopes: Sequence[str]) -> None:
-        await self.reset(reset_scope)
+        """Like kv_login_succeeded: the scope starts afresh, the others forgive one failure."""
+        self.resets.append(reset_scope)
+        self.failures.pop(reset_scope, None)
         for scope in other_scopes:
             entry = self.failures.get(scope)
             if entry is not None and entry.count > 0:
