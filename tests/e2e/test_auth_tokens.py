@@ -185,3 +185,42 @@ async def test_public_routes_ignore_a_bad_token(api: Client, user: dict[str, Any
     )
     assert resp.status == 200
     assert (await api.get("/health", headers=bearer("garbage"))).status == 200
+
+
+# What each refusal says: missing, malformed, bad signature, algorithm, issuer, expired.
+SAYS = {
+    "forged_signature": "token signature is invalid",
+    "alg_none": "token algorithm is not allowed: only HS256",
+    "hs512": "token algorithm is not allowed: only HS256",
+    "hs256_labelled_rs256": "token algorithm is not allowed: only HS256",
+    "wrong_iss": "token was not issued by this server",
+    "expired": "token has expired",
+}
+
+
+@pytest.mark.parametrize("attack", sorted(SAYS))
+async def test_the_message_says_what_is_wrong_with_the_token(
+    api: Client, user: dict[str, Any], attack: str
+) -> None:
+    token = ATTACKS[attack](claims_of(user))
+    resp = await api.get("/api/users/me", headers=bearer(token))
+    assert resp.status == 401
+    assert (await resp.json())["error"]["message"] == SAYS[attack]
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("Bearer garbage", "the bearer token is malformed: a JWT is three base64url parts"),
+        ("Bearer a.b", "the bearer token is malformed: a JWT is three base64url parts"),
+        ("Bearer a.b.c", "the bearer token is malformed: a JWT is three base64url parts"),
+        ("Basic dXNlcjpwYXNz", "the Authorization header must be 'Bearer <token>'"),
+        ("", "missing Authorization header with a bearer token"),
+    ],
+)
+async def test_a_malformed_or_missing_token_is_named_so(
+    api: Client, header: str, says: str
+) -> None:
+    resp = await api.get("/api/users/me", headers={"Authorization": header})
+    assert resp.status == 401
+    assert (await resp.json())["error"]["message"] == says

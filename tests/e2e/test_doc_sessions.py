@@ -50,6 +50,20 @@ def documented_answers(script: str) -> list[tuple[str, int]]:
     return answers
 
 
+def documented_stream(script: str) -> list[str]:
+    """The lines a documented event stream (`curl -sN ...`) prints, from the comments below it."""
+    lines = script.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("curl -sN")]
+    if not starts:
+        return []
+    shown = []
+    for line in lines[starts[0] + 1 :]:
+        if not line.startswith("#"):
+            break
+        shown.append(line[2:] if line.startswith("# ") else "")
+    return [line for line in shown if line]
+
+
 def same_body(documented: str, actual: str) -> bool:
     if not documented or "..." in documented:
         return True
@@ -88,3 +102,7 @@ def test_a_documented_session_answers_as_documented(
         assert [status for _, status in actual] == [status for _, status in expected]
         for (documented, _), (body, _) in zip(expected, actual, strict=True):
             assert same_body(documented, body), (documented, body)
+        stream = documented_stream(script)
+        if stream:  # what the stream printed, after the last answer of a `show`
+            printed = [line for line in run.stdout.splitlines() if line and not STATUS.match(line)]
+            assert printed[-len(stream) :] == stream, run.stdout

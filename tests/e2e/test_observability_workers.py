@@ -71,3 +71,17 @@ def _metrics_dir_of_workers(api: ApiProcess) -> Path:
         }
     [path] = found
     return Path(path.decode())
+
+
+def test_a_scrape_right_after_ready_reads_no_outage(tmp_path: Path) -> None:
+    """The embedded store under `--workers 2`: a worker reports its connection only once it
+    has connected, so no scrape reads a worker that is still starting as an outage."""
+    api = ApiProcess(tmp_path / "data", args=("--workers", "2")).start()
+    try:
+        for _ in range(SCRAPES):
+            samples = _scrape(api)
+            assert value(samples, "kv_tarantool_connected", role="primary", index="0") == 1
+        _wait_for_both_workers(api)
+        assert value(_scrape(api), "kv_tarantool_connected", role="primary", index="0") == 1
+    finally:
+        assert api.stop() == 0

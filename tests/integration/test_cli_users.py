@@ -104,9 +104,11 @@ async def test_refusals_exit_with_1_and_say_why(cli_env: Env, client: TarantoolC
         kv_api(cli_env, "user", "create", weak, stdin="short\n"),
         kv_api(cli_env, "user", "create", unique_name(), stdin=""),
         kv_api(cli_env, "user", "delete", unknown),
+        kv_api(cli_env, "user", "set-password", unknown, stdin="short\n"),
     )
 
     expected = ["already exists", "password: must be 8-128", "no password", "no user named"]
+    expected.append(f"no user named {unknown}")
     for (code, out, err), message in zip(runs, expected, strict=True):
         assert code == 1, (out, err)
         assert message in err

@@ -46,8 +46,9 @@ class FakeChangeFeed:
         revision = self.db.revisions.get(user_id, 0)
         compacted = self.db.compacted.get(user_id, 0)
         since = min(since, revision)
-        if since < compacted:
+        if 0 < since < compacted:
             raise HistoryCompacted(compacted, revision)
+        since = max(since, compacted)  # from the start: what is still kept
         log = self.db.changes.get(user_id, [])
         found: list[Change] = []
         scanned = since

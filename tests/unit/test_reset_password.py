@@ -11,6 +11,9 @@ class RecordingResets:
         self.known = known
         self.calls: list[tuple[str, str, float]] = []
 
+    async def by_username(self, username_normalized: str) -> object | None:
+        return object() if username_normalized in self.known else None
+
     async def reset_password(
         self, username_normalized: str, password_hash: str, now: float
     ) -> bool:
@@ -37,4 +40,10 @@ async def test_a_weak_password_is_refused_before_anything_is_stored() -> None:
     resets = RecordingResets({"alice"})
     with pytest.raises(InvalidField):
         await _handler(resets)(ResetPassword("alice", "short"))
+    assert resets.calls == []
+
+
+async def test_an_unknown_user_with_a_weak_password_is_unknown_not_weak() -> None:
+    resets = RecordingResets(set())
+    assert not await _handler(resets)(ResetPassword("nobody", "short"))
     assert resets.calls == []

@@ -100,11 +100,16 @@ async def test_a_since_older_than_the_history_is_compacted(
     world: FakeWorld, session: Session, feed: FakeChangeFeed
 ) -> None:
     await log(world, session)
-    await feed.purge(0, 2)  # revision 1 is gone
+    world.db.record(session.user_id, [("c/1", ChangeOp.PUT, 1)])  # revision 4
+    await feed.purge(0, 3)  # revisions 1 and 2 are gone
     with pytest.raises(HistoryCompacted) as caught:
-        await handler(feed).poll(WatchChanges(session, since=0))
-    assert (caught.value.oldest, caught.value.revision) == (1, 3)
-    assert len((await handler(feed).poll(WatchChanges(session, since=1))).changes) == 2
+        await handler(feed).poll(WatchChanges(session, since=1))
+    assert (caught.value.oldest, caught.value.revision) == (2, 4)
+    kept = await handler(feed).poll(WatchChanges(session, since=2))
+    assert [c.revision for c in kept.changes] == [3, 4]
+    # from the start (0): what is still kept, never compacted
+    start = await handler(feed).poll(WatchChanges(session, since=0))
+    assert [c.revision for c in start.changes] == [3, 4]
 
 
 async def test_watch_slots_are_bounded_and_come_back_after_each_poll(

@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kv_api.application.ports import Clock, PasswordHasher
-from kv_api.domain.users import PasswordPolicy, Username
+from kv_api.domain.users import PasswordPolicy, User, Username
 
 
 class PasswordResets(Protocol):
+    async def by_username(self, username_normalized: str) -> User | None: ...
+
     async def reset_password(
         self, username_normalized: str, password_hash: str, now: float
     ) -> bool:
@@ -32,6 +34,8 @@ class ResetPasswordHandler:
 
     async def __call__(self, command: ResetPassword) -> bool:
         username = Username(command.username)
+        if await self._users.by_username(username.normalized) is None:
+            return False  # an unknown name is said so, whatever the password
         self._policy.check(command.password, command.username)
         password_hash = await self._hasher.hash(command.password)
         now = self._clock.now().timestamp()

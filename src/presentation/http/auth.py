@@ -21,6 +21,17 @@ logging.getLogger("aiohttp_jwt").setLevel(logging.CRITICAL + 1)
 _BARE_JWT = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$")
 
 
+MALFORMED = "the bearer token is malformed: a JWT is three base64url parts"
+# What PyJWT's refusals (in aiohttp-jwt's reason) mean to a client, the first match wins.
+_REASONS = (
+    ("expired", "token has expired"),
+    ("signature verification failed", "token signature is invalid"),
+    ("alg value is not allowed", "token algorithm is not allowed: only HS256"),
+    ("algorithm", "token algorithm is not allowed: only HS256"),
+    ("issuer", "token was not issued by this server"),
+)
+
+
 def bearer_token(header: str) -> str:
     """`Bearer <jwt>` with the scheme in any case, or a bare JWT (older clients send
     `Authorization: <jwt>` without the scheme)."""
@@ -28,11 +39,13 @@ def bearer_token(header: str) -> str:
     if not header:
         raise Unauthenticated("missing Authorization header with a bearer token")
     parts = header.split()
-    if len(parts) == 2 and parts[0].lower() == "bearer" and _BARE_JWT.match(parts[1]):
-        return parts[1]
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        if _BARE_JWT.match(parts[1]):
+            return parts[1]
+        raise Unauthenticated(MALFORMED)
     if len(parts) == 1 and _BARE_JWT.match(parts[0]):
         return parts[0]
-    raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
 
 
 class Authenticator:
@@ -99,9 +112,8 @@ async def _claims_checked(request: web.Request) -> web.StreamResponse:
 
 
 def _reason(text: str) -> str:
-    if "expired" in text.lower():
-        return "token has expired"
-    return "invalid or missing bearer token"
+    lowered = text.lower()
+    return next((said for found, said in _REASONS if found in lowered), MALFORMED)
 
 
 def current_session(request: web.Request) -> Session:

@@ -58,6 +58,7 @@ _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (StorageRejected, 400),
 ]
 AUTH_HEADERS = {"WWW-Authenticate": "Bearer"}
+SCHEMA_LEVEL = "_schema"  # marshmallow's name for a problem of the whole body
 # A body that broke off or was framed wrongly, seen by a handler reading it: the client's
 # fault, one quiet line (the parser's message may quote the request).
 _BODY_ERRORS = (web.RequestPayloadError, http_exceptions.HttpProcessingError, ConnectionResetError)
@@ -115,10 +116,12 @@ def _from_domain(exc: DomainError) -> web.Response:
 
 
 def _from_validation(exc: ValidationError) -> web.Response:
-    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    messages = exc.messages if isinstance(exc.messages, dict) else {SCHEMA_LEVEL: exc.messages}
     fields = {str(k): _flatten(v) for k, v in messages.items()}
-    first = next(iter(fields.items()))
-    return error_response(400, "validation_error", f"{first[0]}: {first[1][0]}", fields=fields)
+    name, problems = next(iter(fields.items()))
+    # a problem of the body as a whole is said as it is; a field's is prefixed with its name
+    message = problems[0] if name == SCHEMA_LEVEL else f"{name}: {problems[0]}"
+    return error_response(400, "validation_error", message, fields=fields)
 
 
 def _flatten(value: Any) -> list[str]:

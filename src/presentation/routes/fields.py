@@ -26,12 +26,19 @@ NO_EMPTY_NAME: dict[str, Any] = {"properties": {"": {"not": {}}}}
 _DECIMAL = re.compile(r"-?[0-9]+")
 
 
+_NOT_AN_OBJECT = {"type": "the request body must be a JSON object"}
+
+
 class Lenient(Schema):
+    error_messages = _NOT_AN_OBJECT
+
     class Meta:
         unknown = EXCLUDE
 
 
 class Strict(Schema):
+    error_messages = _NOT_AN_OBJECT
+
     class Meta:
         unknown = RAISE
 

@@ -22,15 +22,20 @@ local M = {}
 -- Answers {'changes', {{key, op, version, revision, value?}...}, revision, ended} (ended: the
 -- session stopped being valid while waiting, after the changes listed),
 -- {'compacted', oldest since still answerable, revision}, or nil for an invalid session or a
--- caller gone while waiting.
+-- caller gone while waiting. Since 0 is a client starting from nothing: it gets what is still
+-- kept, never 'compacted'.
 function M.kv_watch(uid, ver, jti, prefix, since, limit, timeout, with_values)
     if session(uid, ver, jti) == nil then return nil end
     local deadline = fiber.clock() + timeout
     local changes, data = box.space.kv_changes, box.space.kv_data.index.primary
-    local found, scanned, waited = {}, since, false
+    local found, scanned, waited, from_start = {}, since, false, since == 0
     while true do
         local rev, compacted = changelog.revision(uid)
-        if since < compacted then return {'compacted', compacted, rev} end
+        if since < compacted then
+            if not from_start then return {'compacted', compacted, rev} end
+            since = compacted
+            if scanned < compacted then scanned = compacted end
+        end
         if scanned > rev then scanned = rev end
         local now, current, budget = fiber.time(), nil, SCAN
         for _, t in changes.index.primary:pairs({uid, scanned}, {iterator = 'GT'}) do
