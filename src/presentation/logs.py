@@ -22,16 +22,23 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the record's own fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            **own_fields(record),
-        }
+        fields = own_fields(record)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+            fields["exception"] = self.formatException(record.exc_info)
+        message = record.getMessage()
+        return json_line(record.created, record.levelname.lower(), record.name, message, fields)
+
+
+def json_line(created: float, level: str, logger: str, message: str, fields: Any) -> str:
+    """The one shape of a JSON log line, for records and for lines written without one."""
+    entry = {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "message": message,
+        **fields,
+    }
+    return orjson.dumps(entry, default=str).decode()
 
 
 class TextFormatter(logging.Formatter):
@@ -52,9 +59,33 @@ def log_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
     return handler
 
 
+SERVING_STREAM = "kv_api_serving_stream"  # marks the one JSON handler `kv-api serve` sets up
+
+
+def serving_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    """The handler every record of `logger` reaches when logging is as `configure_logging`
+    set it up for JSON: that handler alone, on the root, nothing else in the way."""
+    root = logging.getLogger()
+    current: logging.Logger | None = logger
+    while current is not None and current is not root:
+        if current.handlers or current.filters or not current.propagate:
+            return None
+        current = current.parent
+    if len(root.handlers) != 1 or root.filters:
+        return None
+    handler = root.handlers[0]
+    if not getattr(handler, SERVING_STREAM, False) or not isinstance(
+        handler, logging.StreamHandler
+    ):
+        return None
+    return handler
+
+
 def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
-    root.handlers[:] = [log_handler(fmt)]
+    handler = log_handler(fmt)
+    setattr(handler, SERVING_STREAM, fmt == "json")
+    root.handlers[:] = [handler]
     root.setLevel(level)
     # No formatter here prints the caller's file and line, thread or process: not collecting
     # them is the logging HOWTO's "Optimization", a fifth of each access-log line's cost.
