@@ -86,9 +86,12 @@ async def test_purged_history_is_compacted(
         pass
     with feed.watch(session) as watcher:
         with pytest.raises(HistoryCompacted) as caught:
-            await watcher.next(spec(0))
+            await watcher.next(spec(1))
         assert (caught.value.oldest, caught.value.revision) == (last.revision, last.revision)
         assert (await watcher.next(spec(last.revision))).changes == []
+        # from the start: what is still kept (nothing), never compacted
+        start = await watcher.next(spec(0))
+        assert (start.changes, start.revision) == ([], last.revision)
 
 
 async def test_a_revision_split_into_log_parts_is_answered_whole(
