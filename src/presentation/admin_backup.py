@@ -7,6 +7,7 @@ from pathlib import Path
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.backup import (
     BackupError,
+    check_target,
     pin_checkpoint,
     read_manifest,
     restore_backup,
@@ -29,6 +30,7 @@ async def backup(settings: Settings, target: Path) -> str:
 
     if not settings.embedded:
         raise BackupError(EXTERNAL)
+    await asyncio.to_thread(check_target, target)  # before any work
     work_dir = (settings.data_dir / "tarantool").resolve()
     async with connected_storage(settings) as storage:
         # a store this version has not migrated yet can be backed up too: only the function

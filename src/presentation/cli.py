@@ -2,6 +2,8 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
+from typing import NoReturn
 
 from kv_api.infrastructure.settings import Settings, StartupError
 from kv_api.infrastructure.settings_loader import load_settings
@@ -17,11 +19,29 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line and exit 2, as every other refusal of the command does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kv-api", description="Key-value HTTP API on Tarantool")
+    parser = _Parser(prog="kv-api", description="Key-value HTTP API on Tarantool")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--workers", type=int, default=1, help="API processes sharing the port")
+    serve.add_argument(
+        "--workers", type=_count(1, 64), default=1, help="API processes sharing the port"
+    )
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument(
         "--status", action="store_true", help="list migrations and whether applied"
@@ -38,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_user_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _add_user_commands(commands: "argparse._SubParsersAction[_Parser]") -> None:
     user = commands.add_parser("user", help="manage accounts (exit 1: exists / not found)")
     actions = user.add_subparsers(dest="user_command", required=True)
     create = actions.add_parser(
@@ -56,7 +76,9 @@ def _add_user_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     delete = actions.add_parser("delete", help="delete an account, its keys and its tokens")
     delete.add_argument("name")
     listing = actions.add_parser("list", help="print account names, one per line")
-    listing.add_argument("--limit", type=int, default=100_000, help="at most this many")
+    listing.add_argument(
+        "--limit", type=_count(1, 1_000_000), default=100_000, help="at most this many"
+    )
 
 
 def _admin_level(level: str) -> str:

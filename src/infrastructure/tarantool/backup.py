@@ -12,6 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from kv_api.infrastructure.settings import StartupError
+
 MANIFEST = "manifest.json"
 FORMAT = 1
 SECRET_FILES = ("jwt_secret",)  # tokens issued before the backup stay valid after a restore
@@ -23,6 +27,70 @@ _STOP = "box.backup.stop()"
 
 class BackupError(Exception):
     """The backup or restore cannot go on; the message says why and what to do."""
+
+
+class InvalidBackup(StartupError):
+    """The folder given is no backup this version can read, or names a path outside itself;
+    the message is one line, and nothing has been written."""
+
+
+def _plain_name(name: str) -> None:
+    """A backup names files of its own folder only: no separator, no `..`, nothing absolute."""
+    if name in ("", ".", "..") or any(c in name for c in "/\\\0"):
+        raise ValidationError("must be a plain file name (no separator, no '..')")
+
+
+class _FileEntry(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=_plain_name)
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class _Manifest(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    format = fields.Integer(required=True, strict=True, validate=validate.Equal(FORMAT))
+    created_at = fields.String(required=True)
+    tarantool_version = fields.String(load_default=None)
+    schema_version = fields.String(load_default=None, allow_none=True)
+    migrations = fields.List(fields.String(), load_default=list)
+    files = fields.List(fields.Nested(_FileEntry), required=True)
+    secrets = fields.List(fields.Nested(_FileEntry), load_default=list)
+
+
+def _checked(manifest: object, where: Path) -> dict[str, Any]:
+    """The manifest as this version reads it, or InvalidBackup naming its problems."""
+    try:
+        loaded: dict[str, Any] = _Manifest().load(manifest)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"manifest": exc.messages}
+        problems = "; ".join(f"{field}: {problem}" for field, problem in _flat(messages))
+        raise InvalidBackup(f"{where}: {problems}") from None
+    if not loaded["files"]:
+        raise InvalidBackup(f"{where}: lists no store file")
+    for entry in loaded["files"]:
+        if not entry["name"].endswith(STORE_SUFFIXES):
+            raise InvalidBackup(f"{where}: {entry['name']!r} is not a store file")
+    for entry in loaded["secrets"]:
+        if entry["name"] not in SECRET_FILES:
+            raise InvalidBackup(f"{where}: {entry['name']!r} is not a secret a backup holds")
+    return loaded
+
+
+def _flat(messages: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = str(key) if key != "_schema" else "manifest"
+            yield from _flat(value, f"{prefix}.{name}" if prefix else name)
+    elif isinstance(messages, list):
+        for item in messages:
+            yield from _flat(item, prefix)
+    else:
+        yield prefix, str(messages)
 
 
 class Connection(Protocol):
@@ -63,9 +131,16 @@ def _copy(source: Path, target: Path) -> dict[str, Any]:
     return {"name": target.name, "size": target.stat().st_size, "sha256": _sha256(target)}
 
 
-def write_backup(pinned: Pinned, data_dir: Path, target: Path) -> dict[str, Any]:
+def check_target(target: Path) -> None:
+    """Before any work: a backup goes into a new folder or an empty one."""
+    if target.exists() and not target.is_dir():
+        raise InvalidBackup(f"{target} is not a folder: back up into a new or empty folder")
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: back up into a new folder")
+
+
+def write_backup(pinned: Pinned, data_dir: Path, target: Path) -> dict[str, Any]:
+    check_target(target)
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = [_copy(path, target / path.name) for path in pinned.files]
     secrets = [_copy(data_dir / n, target / n) for n in SECRET_FILES if (data_dir / n).exists()]
@@ -83,17 +158,19 @@ def write_backup(pinned: Pinned, data_dir: Path, target: Path) -> dict[str, Any]
 
 
 def read_manifest(source: Path, known_migrations: Iterable[str]) -> dict[str, Any]:
+    where = source / MANIFEST
     try:
-        manifest: dict[str, Any] = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        raw = json.loads(where.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BackupError(f"{source / MANIFEST}: missing or unreadable ({exc})") from None
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"{source}: unknown backup format {manifest.get('format')!r}")
-    newer = set(manifest.get("migrations", [])) - set(known_migrations)
+        raise InvalidBackup(f"{where}: missing or not a JSON manifest ({exc})") from None
+    manifest = _checked(raw, where)
+    newer = set(manifest["migrations"]) - set(known_migrations)
     if newer:
         raise BackupError(f"the backup has migrations this version lacks: {sorted(newer)}")
-    for entry in [*manifest["files"], *manifest.get("secrets", [])]:
+    for entry in [*manifest["files"], *manifest["secrets"]]:
         path = source / entry["name"]
+        if path.is_symlink():
+            raise InvalidBackup(f"{path} is a link: a backup holds plain files only")
         if not path.is_file() or path.stat().st_size != entry["size"]:
             raise BackupError(f"{path}: missing or not {entry['size']} bytes")
         if _sha256(path) != entry["sha256"]:
@@ -117,6 +194,6 @@ def restore_backup(source: Path, manifest: dict[str, Any], data_dir: Path) -> No
             (staging / entry["name"]).replace(work_dir / entry["name"])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for entry in manifest.get("secrets", []):
+    for entry in manifest["secrets"]:
         if not (data_dir / entry["name"]).exists():
             _copy(source / entry["name"], data_dir / entry["name"])
