@@ -4,6 +4,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from kv_api.infrastructure.data_folder import DataFolderLock, FolderInUse
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.backup import (
     BackupError,
@@ -56,7 +57,15 @@ def restore(settings: Settings, source: Path) -> str:
         raise BackupError(f"a server is using {settings.data_dir} (pid {pid}): stop it first")
     known = [m.name for m in discover(settings.migrations_dir)]
     manifest = read_manifest(source, known)
-    restore_backup(source, manifest, settings.data_dir)
+    lock = DataFolderLock(settings.data_dir)  # no server may start on the folder meanwhile
+    try:
+        lock.acquire()
+    except FolderInUse:
+        raise BackupError(f"a server is using {settings.data_dir}: stop it first") from None
+    try:
+        restore_backup(source, manifest, settings.data_dir)
+    finally:
+        lock.release()
     return (
         f"restored {len(manifest['files'])} file(s) from {manifest['created_at']} into "
         f"{settings.data_dir}; start the server on it"

@@ -36,9 +36,7 @@ def _refused(run: tuple[int, str, str], says: str) -> None:
     "name",
     ["../../../../../tmp/{victim}", "/tmp/{victim}", "sub/{victim}", "..", ".", "", "a\\b"],
 )
-def test_a_manifest_naming_a_path_is_refused_and_writes_nothing(
-    tmp_path: Path, name: str
-) -> None:
+def test_a_manifest_naming_a_path_is_refused_and_writes_nothing(tmp_path: Path, name: str) -> None:
     victim = f"kv-victim-{tmp_path.name}"
     backup, data = tmp_path / "backup", tmp_path / "data"
     content = b"not a store"

@@ -1,4 +1,3 @@
-import os
 import secrets
 import time
 import uuid
@@ -11,6 +10,7 @@ import jwt
 from kv_api.application.errors import Unauthenticated
 from kv_api.application.ports import IssuedToken, Session
 from kv_api.domain.users import User
+from kv_api.infrastructure.private_files import read_or_create
 from kv_api.infrastructure.settings import StartupError
 
 ALGORITHM = "HS256"
@@ -62,31 +62,11 @@ def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
     if configured is not None:
         return _long_enough(configured, "KV_JWT_SECRET")
     path = data_dir / SECRET_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        _create_secret_file(path)
-    return _long_enough(path.read_text(encoding="ascii").strip(), str(path))
+    secret = read_or_create(path, lambda: secrets.token_urlsafe(48))
+    return _long_enough(secret, str(path))
 
 
 def _long_enough(secret: str, source: str) -> str:
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise StartupError(f"{source}: the JWT secret must be at least {MIN_SECRET_BYTES} bytes")
     return secret
-
-
-def _create_secret_file(path: Path) -> None:
-    """Written to a private temp file, then linked in: concurrent starters agree on one secret."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, secrets.token_urlsafe(48).encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        pass
-    finally:
-        temp.unlink()

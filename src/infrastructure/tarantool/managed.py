@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kv_api.infrastructure.data_folder import DataFolderLock
+from kv_api.infrastructure.private_files import read_or_create
 from kv_api.infrastructure.settings import Settings, SettingsError, TarantoolAddress
 from kv_api.infrastructure.tarantool.endpoint import forget_endpoint, record_endpoint
 
@@ -64,6 +66,7 @@ class ManagedTarantool:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self.work_dir = (settings.data_dir / "tarantool").resolve()
+        self._lock = DataFolderLock(settings.data_dir)
         self._binary = shutil.which(settings.tarantool_binary)
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -80,13 +83,7 @@ class ManagedTarantool:
 
     def _password(self) -> str:
         path = self._settings.data_dir / "tarantool_password"
-        if path.exists():
-            return path.read_text(encoding="ascii").strip()
-        self._settings.data_dir.mkdir(parents=True, exist_ok=True)
-        password = secrets.token_urlsafe(24)
-        path.touch(mode=0o600)
-        path.write_text(password, encoding="ascii")
-        return password
+        return read_or_create(path, lambda: secrets.token_urlsafe(24))
 
     def check_binary(self) -> str:
         if self._binary is None:
@@ -98,6 +95,7 @@ class ManagedTarantool:
 
     async def start(self) -> None:
         binary = self.check_binary()
+        self._lock.acquire()  # before touching the folder: a live owner's store is not ours
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._stop_orphan()
         init = write_init_script(self.work_dir)
@@ -142,6 +140,7 @@ class ManagedTarantool:
                 await self._spawn(binary, init)
 
     def _stop_orphan(self) -> None:
+        """A Tarantool working in the folder while this process holds its lock has no owner."""
         pid_file = self.work_dir / "tarantool.pid"
         with contextlib.suppress(OSError, ValueError):
             pid = int(pid_file.read_text().strip())
@@ -155,10 +154,18 @@ class ManagedTarantool:
                     time.sleep(0.05)
 
     async def stop(self, timeout: float = 10.0) -> None:
+        if not self._lock.held:
+            return  # never started here: the folder and its Tarantool are another's
         self._stopping = True
         forget_endpoint(self._settings.data_dir)
         if self._supervisor is not None:
             self._supervisor.cancel()
+        try:
+            await self._stop_process(timeout)
+        finally:
+            self._lock.release()
+
+    async def _stop_process(self, timeout: float) -> None:
         process = self._process
         if process is None or process.returncode is not None:
             return
