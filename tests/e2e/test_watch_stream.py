@@ -3,6 +3,8 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.e2e.kv_helpers import write
@@ -126,3 +128,29 @@ async def test_app_shutdown_ends_open_streams(
 async def test_errors_before_the_stream_opens_are_json(api: Client) -> None:
     resp = await api.get("/api/watch", headers={"Accept": "text/event-stream"})
     assert (resp.status, resp.content_type) == (401, "application/json")
+
+
+@pytest.mark.parametrize(
+    ("accept", "stream"),
+    [
+        ("text/event-stream", True),
+        ("TEXT/EVENT-STREAM", True),
+        ("text/event-stream; charset=utf-8", True),
+        ("application/json;q=0.5, text/event-stream", True),
+        ("text/*", True),
+        ("text/event-stream;q=0", False),
+        ("text/event-stream;q=0, application/json", False),
+        ("application/json, text/event-stream;q=0.9", False),
+        ("*/*", False),
+        ("application/json", False),
+        ("not a media type;;;", False),
+    ],
+)
+async def test_the_form_follows_media_type_negotiation(
+    api: Client, auth: dict[str, str], accept: str, stream: bool
+) -> None:
+    params = {"since": "0", "timeout": "0"}
+    async with api.get("/api/watch", params=params, headers={**auth, "Accept": accept}) as resp:
+        assert resp.status == 200
+        expected = "text/event-stream" if stream else "application/json"
+        assert resp.content_type == expected, accept

@@ -5,6 +5,7 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import mimeparse
 import msgspec
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
@@ -25,6 +26,7 @@ from kv_api.presentation.routes.kv.endpoints import single_values
 from kv_api.presentation.routes.watch import schemas as s
 
 EVENT_STREAM = "text/event-stream"
+_FORMS = [EVENT_STREAM, JSON]
 RECONNECT_MS = 1000  # how soon an EventSource reconnects after a stream ends
 _encode = msgspec.json.Encoder().encode
 _DESCRIPTION = """\
@@ -79,7 +81,14 @@ def change_item(change: Change) -> dict[str, Any]:
 
 
 def wants_stream(request: web.Request) -> bool:
-    return EVENT_STREAM in request.headers.get("Accept", "")
+    """The stream only when Accept prefers it; any other Accept, or none, gets the JSON form."""
+    accept = request.headers.get("Accept")
+    if not accept:
+        return False
+    try:  # media types are case-insensitive; of equal preference, JSON (last) wins
+        return bool(mimeparse.best_match(_FORMS, accept.lower()) == EVENT_STREAM)
+    except mimeparse.MimeTypeParseException:
+        return False
 
 
 def _shutting_down() -> web.Response:
