@@ -131,3 +131,42 @@ async def test_the_edge_timeouts_cut_neither_a_long_poll_nor_a_stream(
                     heartbeats += line.startswith(b":")  # a comment: the heartbeat
     finally:
         assert await asyncio.to_thread(api.stop) == 0
+
+
+async def test_shutdown_ends_a_stream_that_is_not_read_at_once(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    """A client that stops reading must not hold a graceful shutdown for its whole timeout."""
+    import socket
+    import time
+
+    env = {**tarantool_env(tarantool)}
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env).start)
+    reader = socket.socket()
+    try:
+        async with aiohttp.ClientSession() as http:
+            auth = await _token(http, api.base)
+            big = {f"v{i}": "x" * 900_000 for i in range(8)}
+            for key, value in big.items():
+                async with http.post(
+                    api.base + "/api/write", json={"data": {key: value}}, headers=auth
+                ) as resp:
+                    assert resp.status == 200
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.connect(("127.0.0.1", api.port))
+        request = (
+            "GET /api/watch?since=0&values=true HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: {auth['Authorization']}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        reader.sendall(request.encode())
+        await asyncio.sleep(1.0)  # the stream is open and its writes are stuck
+        assert api.process is not None
+        started = time.monotonic()
+        api.process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(api.process.wait, 30)
+        took = time.monotonic() - started
+    finally:
+        reader.close()
+        await asyncio.to_thread(api.stop, signal.SIGKILL)
+    assert code == 0
+    assert took < 5.0, f"shutdown waited {took:.1f}s on a stream nobody reads"

@@ -1,6 +1,7 @@
 """GET /api/watch: a user's changes after a revision, as a long poll (JSON) or, asked with
 `Accept: text/event-stream` (as EventSource does), as a stream of Server-Sent Events."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -28,6 +29,7 @@ from kv_api.presentation.routes.watch import schemas as s
 EVENT_STREAM = "text/event-stream"
 _FORMS = [EVENT_STREAM, JSON]
 RECONNECT_MS = 1000  # how soon an EventSource reconnects after a stream ends
+END_TIMEOUT = 1.0  # seconds a client has to take the `end` event
 _encode = msgspec.json.Encoder().encode
 _DESCRIPTION = """\
 The changes of your keys after revision `since`, oldest first, whole revisions only. When
@@ -160,7 +162,12 @@ class WatchEndpoints:
                 return _shutting_down()
             response = await self._open(request)
             try:
-                await self._relay(response, first, batches)
+                # the whole relay, writes included: a client that does not read must not
+                # hold a shutdown
+                reason = await self._in_flight.unless_draining(
+                    self._relay(response, first, batches)
+                )
+                await _end(request, response, reason or {"reason": "shutting_down"})
             finally:
                 response.stop_streaming()
         return response
@@ -177,24 +184,23 @@ class WatchEndpoints:
     async def _relay(
         self,
         response: EventSourceResponse,
-        batch: ChangeBatch | None,
+        batch: ChangeBatch,
         batches: AsyncGenerator[ChangeBatch, None],
-    ) -> None:
-        reason: dict[str, Any] = {"reason": "shutting_down"}
+    ) -> dict[str, Any] | None:
+        """Batch after batch until the stream ends: why it ended, for the `end` event; None
+        when the client went away or stopped reading (there is nobody to tell)."""
         try:
-            while batch is not None:
+            while True:
                 await _send(response, batch)
                 if batch.ended:
-                    reason = {"reason": "session_ended"}
-                    break
-                batch = await self._in_flight.unless_draining(anext(batches))
+                    return {"reason": "session_ended"}
+                batch = await anext(batches)
         except SessionExpired:
-            reason = {"reason": "session_ended"}
+            return {"reason": "session_ended"}
         except ApplicationError as exc:  # storage unavailable, history compacted: say why
-            reason = {"reason": exc.code, **error_body(exc.code, exc.message)}
-        except (ConnectionError, TimeoutError):  # the client went away, or stopped reading
-            return
-        await _end(response, reason)
+            return {"reason": exc.code, **error_body(exc.code, exc.message)}
+        except (ConnectionError, TimeoutError):
+            return None
 
 
 async def _send(response: EventSourceResponse, batch: ChangeBatch) -> None:
@@ -207,9 +213,18 @@ async def _send(response: EventSourceResponse, batch: ChangeBatch) -> None:
         await response.send(_encode(change_item(change)).decode(), id=event_id)
 
 
-async def _end(response: EventSourceResponse, data: dict[str, Any]) -> None:
+async def _end(
+    request: web.Request, response: EventSourceResponse, data: dict[str, Any] | None
+) -> None:
     """A last `end` event says why: an EventSource client closes on it (or reconnects, for
-    shutting_down, to resume with Last-Event-ID)."""
-    with contextlib.suppress(ConnectionError, TimeoutError):
-        await response.send(_encode(data).decode(), event="end")
-        await response.write_eof()
+    shutting_down, to resume with Last-Event-ID). A client that does not take it within
+    END_TIMEOUT is cut off."""
+    if data is None or request.transport is None or request.transport.is_closing():
+        return
+    try:
+        async with asyncio.timeout(END_TIMEOUT):
+            await response.send(_encode(data).decode(), event="end")
+            await response.write_eof()
+    except (ConnectionError, TimeoutError):
+        if request.transport is not None:
+            request.transport.abort()
