@@ -24,6 +24,15 @@ class SessionExpired(Unauthenticated):
         super().__init__("token is revoked, expired or its user no longer exists")
 
 
+class TokenExpired(SessionExpired):
+    """The session's token reached its `exp` while in use (a watch outlives no token)."""
+
+    code = "token_expired"
+
+    def __init__(self) -> None:
+        ApplicationError.__init__(self, "token has expired")
+
+
 class WrongCurrentPassword(ApplicationError):
     code = "wrong_current_password"
 

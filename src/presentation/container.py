@@ -158,7 +158,7 @@ class Container(containers.DeclarativeContainer):
     read_batch = providers.Singleton(ReadBatchHandler, kv, limits)
     delete_batch = providers.Singleton(DeleteBatchHandler, kv, limits)
     list_keys = providers.Singleton(ListKeysHandler, kv, limits)
-    watch_changes = providers.Singleton(WatchChangesHandler, change_feed, watch_limits)
+    watch_changes = providers.Singleton(WatchChangesHandler, change_feed, watch_limits, clock)
 
     # the HTTP side: the edge's authentication, the endpoints, the work on a timer
     authenticator = providers.Singleton(

@@ -1,6 +1,7 @@
 """The change feed as Server-Sent Events: events, ids, resuming, heartbeats and endings."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -154,3 +155,23 @@ async def test_the_form_follows_media_type_negotiation(
         assert resp.status == 200
         expected = "text/event-stream" if stream else "application/json"
         assert resp.content_type == expected, accept
+
+
+@pytest.mark.slow  # waits out the shortest token lifetime the settings allow (10 s)
+async def test_a_stream_ends_when_its_token_expires(
+    make_api: Callable[..., Awaitable[Client]],
+) -> None:
+    api = await make_api(token_ttl=10, watch_max_timeout=60, watch_heartbeat=60)
+    user = await register(api)
+    auth = bearer(user["token"])
+    expires_at = user["expires_in"] + time.time()
+    stream = await open_stream(api, auth, values="true")
+    await write(api, auth, {"before": 1})
+    [event] = await _events(stream, 1)
+    assert event["data"]["key"] == "before"
+    end = await asyncio.wait_for(stream.next(), 30)
+    assert end is not None
+    assert (end["event"], end["data"]) == ("end", {"reason": "token_expired"})
+    assert time.time() >= expires_at - 1.0  # at the token's exp, not before
+    assert await asyncio.wait_for(stream.next(), 10) is None  # closed
+    assert (await api.get("/api/users/me", headers=auth)).status == 401

@@ -6,13 +6,18 @@ import contextlib
 
 import pytest
 
-from kv_api.application.errors import HistoryCompacted, SessionExpired, TooManyWatches
+from kv_api.application.errors import (
+    HistoryCompacted,
+    SessionExpired,
+    TokenExpired,
+    TooManyWatches,
+)
 from kv_api.application.kv.watch import WatchChanges, WatchChangesHandler
 from kv_api.application.ports import Session
 from kv_api.domain.changes import MAX_REVISION, ChangeOp, WatchLimits
 from kv_api.domain.errors import InvalidField
 from tests.unit.fake_changes import FakeChangeFeed
-from tests.unit.fakes import FakeWorld, session_of
+from tests.unit.fakes import FakeClock, FakeWorld, session_of
 
 SESSION = Session(user_id=1, token_version=0, token_id="jti", expires_at=2**31)
 
@@ -27,8 +32,11 @@ def feed(world: FakeWorld) -> FakeChangeFeed:
     return FakeChangeFeed(world.db)
 
 
-def handler(feed: FakeChangeFeed, max_timeout: float = 60.0) -> WatchChangesHandler:
-    return WatchChangesHandler(feed, WatchLimits(max_timeout=max_timeout))
+def handler(
+    feed: FakeChangeFeed, max_timeout: float = 60.0, clock: FakeClock | None = None
+) -> WatchChangesHandler:
+    """On the fakes' clock: their sessions expire 1800 s after it starts."""
+    return WatchChangesHandler(feed, WatchLimits(max_timeout=max_timeout), clock or FakeClock())
 
 
 async def log(world: FakeWorld, session: Session) -> None:
@@ -169,4 +177,31 @@ async def test_a_stream_of_an_ended_session_is_refused(
     await world.revocations.revoke(session)
     with pytest.raises(SessionExpired):
         await anext(handler(feed).follow(WatchChanges(session)))
+    assert feed.in_use == 0
+
+
+async def test_no_wait_outlasts_the_token(world: FakeWorld, session: Session) -> None:
+    feed, clock = FakeChangeFeed(world.db), FakeClock()
+    clock.advance(1800 - 5)  # five seconds of the token's life left
+    await handler(feed, clock=clock).poll(WatchChanges(session, since=0, timeout=0.01))
+    assert feed.specs[-1].timeout == 0.01
+    with_room = handler(feed, clock=clock).spec(WatchChanges(session, timeout=60))
+    assert with_room.timeout == 60  # the spec itself is the query's
+    clock.advance(5)
+    with pytest.raises(TokenExpired):
+        await handler(feed, clock=clock).poll(WatchChanges(session, since=0))
+    assert feed.in_use == 0
+
+
+async def test_a_stream_ends_when_its_token_expires(world: FakeWorld, session: Session) -> None:
+    feed, clock = FakeChangeFeed(world.db), FakeClock()
+    clock.advance(1800 - 0.05)
+    batches = handler(feed, max_timeout=60, clock=clock).follow(WatchChanges(session, since=0))
+    async with contextlib.aclosing(batches):
+        assert (await anext(batches)).changes == []
+        later = await anext(batches)  # waits what is left of the token, not 60 s
+        assert later.changes == [] and feed.specs[-1].timeout == pytest.approx(0.05)
+        clock.advance(0.05)
+        with pytest.raises(TokenExpired):
+            await anext(batches)
     assert feed.in_use == 0

@@ -11,7 +11,7 @@ import msgspec
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
-from kv_api.application.errors import ApplicationError, SessionExpired
+from kv_api.application.errors import ApplicationError, SessionExpired, TokenExpired
 from kv_api.application.kv.watch import WatchChanges, WatchChangesHandler
 from kv_api.application.ports import ChangeBatch
 from kv_api.domain.changes import Change
@@ -195,6 +195,8 @@ class WatchEndpoints:
                 if batch.ended:
                     return {"reason": "session_ended"}
                 batch = await anext(batches)
+        except TokenExpired:
+            return {"reason": "token_expired"}
         except SessionExpired:
             return {"reason": "session_ended"}
         except ApplicationError as exc:  # storage unavailable, history compacted: say why
