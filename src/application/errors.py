@@ -132,10 +132,15 @@ class HistoryCompacted(ApplicationError):
 
 
 class TooManyWatches(ApplicationError):
-    """This process already holds its limit of waiting watches (KV_MAX_WATCHES)."""
+    """This process already holds its limit of waiting watches (KV_MAX_WATCHES), or of one
+    user's (KV_USER_MAX_WATCHES)."""
 
     code = "too_many_watches"
 
-    def __init__(self) -> None:
-        super().__init__("the server holds its limit of open watches; try again shortly")
+    def __init__(self, of_user: bool = False) -> None:
+        super().__init__(
+            "this user holds its limit of open watches; close one first"
+            if of_user
+            else "the server holds its limit of open watches; try again shortly"
+        )
         self.retry_after = 1

@@ -84,6 +84,8 @@ class Settings:
     # heartbeat interval of a stream
     watch_max_timeout: float = _WATCH.max_timeout
     max_watches: int = 200
+    # one user's share of them: a few tabs and services each, never every slot
+    user_max_watches: int = 10
     watch_heartbeat: float = 15.0
     connect_timeout: float = 3.0
     request_timeout: float = 5.0

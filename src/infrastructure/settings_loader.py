@@ -102,6 +102,9 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
             "KV_WATCH_MAX_TIMEOUT", d.watch_max_timeout, low=0.1, high=3600
         ),
         "max_watches": env.whole("KV_MAX_WATCHES", d.max_watches, low=1, high=100_000),
+        "user_max_watches": env.whole(
+            "KV_USER_MAX_WATCHES", d.user_max_watches, low=1, high=100_000
+        ),
         "watch_heartbeat": env.number("KV_WATCH_HEARTBEAT", d.watch_heartbeat, low=0.1, high=3600),
         "connect_timeout": env.number(
             "KV_TARANTOOL_CONNECT_TIMEOUT", d.connect_timeout, low=0.1, high=600

@@ -133,6 +133,7 @@ class Container(containers.DeclarativeContainer):
         storage.provided.watch,
         storage.provided.primary,
         settings.provided.max_watches,
+        settings.provided.user_max_watches,
         metrics.provided.watches_waiting.set,
     )
 

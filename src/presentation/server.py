@@ -51,6 +51,8 @@ async def serve_app(settings: Settings, reuse_port: bool = False) -> None:
         app,
         _edge_limits(settings),
         access_log=None,  # the edge middleware writes it (KV_ACCESS_LOG)
+        # a client that goes away ends its request: a watch waiting for it gives its slot back
+        handler_cancellation=True,
         handle_signals=False,
         shutdown_timeout=_CANCEL_GRACE,  # after our own drain, only stragglers are left
     )

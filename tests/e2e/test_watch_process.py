@@ -170,3 +170,50 @@ async def test_shutdown_ends_a_stream_that_is_not_read_at_once(
         await asyncio.to_thread(api.stop, signal.SIGKILL)
     assert code == 0
     assert took < 5.0, f"shutdown waited {took:.1f}s on a stream nobody reads"
+
+
+async def test_one_user_cannot_take_every_watch_slot(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    env = {**tarantool_env(tarantool), "KV_MAX_WATCHES": "6", "KV_USER_MAX_WATCHES": "3"}
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env).start)
+    try:
+        async with aiohttp.ClientSession() as http:
+            hog, other = await _token(http, api.base), await _token(http, api.base)
+            held = [
+                asyncio.create_task(_poll(api.base, hog, since=0, timeout=20)) for _ in range(3)
+            ]
+            await asyncio.sleep(0.5)
+            status, body = await _poll(api.base, hog, since=0, timeout=0)
+            assert (status, body["error"]["code"]) == (429, "too_many_watches")
+            assert "this user" in body["error"]["message"]
+            assert (await _poll(api.base, other, since=0, timeout=0))[0] == 200
+            for task in held:
+                task.cancel()
+            await asyncio.gather(*held, return_exceptions=True)
+    finally:
+        await asyncio.to_thread(api.stop)
+
+
+async def test_a_long_poll_whose_client_left_frees_its_slot_within_a_second(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    env = {**tarantool_env(tarantool), "KV_MAX_WATCHES": "4", "KV_USER_MAX_WATCHES": "4"}
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env).start)
+    try:
+        async with aiohttp.ClientSession() as http:
+            leaver, other = await _token(http, api.base), await _token(http, api.base)
+        leaving = [
+            asyncio.create_task(_poll(api.base, leaver, since=0, timeout=60)) for _ in range(4)
+        ]
+        await asyncio.sleep(0.5)
+        status, _ = await _poll(api.base, other, since=0, timeout=0)
+        assert status == 429  # every slot is taken
+        for task in leaving:
+            task.cancel()  # the clients close their connections
+        await asyncio.gather(*leaving, return_exceptions=True)
+        await asyncio.sleep(1.5)
+        status, body = await _poll(api.base, other, since=0, timeout=0)
+        assert status == 200, body
+    finally:
+        await asyncio.to_thread(api.stop)

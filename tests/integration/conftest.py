@@ -129,7 +129,7 @@ class Backend:
     throttle: AttemptCounter
     # the keys a user has in storage, expired or not: what only a purge removes
     stored_keys: Callable[[int], Awaitable[set[str]]]
-    feed: Any  # FakeChangeFeed or TarantoolChangeFeed, with FEED_SLOTS slots
+    feed: Any  # FakeChangeFeed or TarantoolChangeFeed, with FEED_SLOTS(_PER_USER) slots
 
     async def new_user(self, name: str | None = None) -> tuple[User, Session]:
         name = name or unique_name()
@@ -145,7 +145,7 @@ class Backend:
 
 
 THROTTLE = (3, 900)  # max failures, window in seconds
-FEED_SLOTS = 2
+FEED_SLOTS, FEED_SLOTS_PER_USER = 3, 2
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             world.revocations,
             world.throttle,
             fake_keys,
-            FakeChangeFeed(world.db, FEED_SLOTS),
+            FakeChangeFeed(world.db, FEED_SLOTS, FEED_SLOTS_PER_USER),
         )
     client: TarantoolClient = request.getfixturevalue("client")
     watch_client: TarantoolClient = request.getfixturevalue("watch_client")
@@ -184,5 +184,5 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         TarantoolTokenRevocations(client),
         TarantoolAttemptCounter(client, *THROTTLE),
         stored_keys,
-        TarantoolChangeFeed(watch_client, client, FEED_SLOTS),
+        TarantoolChangeFeed(watch_client, client, FEED_SLOTS, FEED_SLOTS_PER_USER),
     )

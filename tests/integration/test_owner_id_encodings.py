@@ -54,7 +54,7 @@ async def test_the_change_log_answers_each_revision_once_whatever_the_owner_id(
 ) -> None:
     session = await owner_at(at_least)
     kv = tarantool_kv(client)
-    feed = TarantoolChangeFeed(client, client, max_watches=1)
+    feed = TarantoolChangeFeed(client, client, max_watches=1, max_per_user=1)
     revisions = [(await kv.write(session, {f"k{i}": i}, WriteOptions())).revision for i in range(3)]
     assert revisions == [1, 2, 3]
     with feed.watch(session) as watcher:

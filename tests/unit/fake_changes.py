@@ -14,22 +14,32 @@ from tests.unit.fakes import FakeDatabase
 
 
 class FakeChangeFeed:
-    def __init__(self, db: FakeDatabase, max_watches: int = 10) -> None:
+    def __init__(self, db: FakeDatabase, max_watches: int = 10, max_per_user: int = 10) -> None:
         self.db = db
         self.max_watches = max_watches
+        self.max_per_user = max_per_user
         self.in_use = 0
+        self.by_user: dict[int, int] = {}
         self.specs: list[WatchSpec] = []
 
     @contextmanager
     def watch(self, session: Session) -> Iterator["FakeWatcher"]:
+        user = session.user_id
+        if self.by_user.get(user, 0) >= self.max_per_user:
+            raise TooManyWatches(of_user=True)
         if self.in_use >= self.max_watches:
             raise TooManyWatches()
         self.in_use += 1
+        self.by_user[user] = self.by_user.get(user, 0) + 1
         watcher = FakeWatcher(self, session)
         try:
             yield watcher
         finally:
             watcher.close()
+
+    def released(self, user: int) -> None:
+        self.in_use -= 1
+        self.by_user[user] -= 1
 
     async def purge(self, before: float, batch: int) -> int:
         """Every logged change counts as older than `before`: the fakes keep no times."""
@@ -80,13 +90,21 @@ class FakeWatcher:
         self._pending = False
         self._closed = False
         self._released = False
+        self._cancel = asyncio.Event()
 
     async def next(self, spec: WatchSpec) -> ChangeBatch:
         assert not self._closed and not self._pending, "one call at a time, until closed"
         self._feed.specs.append(spec)
         self._pending = True
-        # shielded, as the adapter's call: an abandoned call still runs, holding its slot
-        return await asyncio.shield(self._call(spec))
+        self._cancel = asyncio.Event()
+        # shielded, as the adapter's call: the slot is held until the call has returned; a
+        # caller that gives up cancels the call, as kv_watch_cancel does
+        try:
+            return await asyncio.shield(self._call(spec))
+        except asyncio.CancelledError:
+            self._cancel.set()
+            self._feed.db.wake(self._session.user_id)
+            raise
 
     async def _call(self, spec: WatchSpec) -> ChangeBatch:
         db, session = self._feed.db, self._session
@@ -104,6 +122,8 @@ class FakeWatcher:
                 if found or left <= 0 or ended:
                     return ChangeBatch(found, scanned, ended)
                 await db.changed(session.user_id, left)
+                if self._cancel.is_set():
+                    raise SessionExpired()  # answered to nobody: kv_watch answers nil
                 waited = True
         finally:
             self._pending = False
@@ -116,4 +136,4 @@ class FakeWatcher:
     def _release_if_closed(self) -> None:
         if self._closed and not self._pending and not self._released:
             self._released = True
-            self._feed.in_use -= 1
+            self._feed.released(self._session.user_id)

@@ -3,6 +3,8 @@ condition per user), so a waiting watch holds no Python CPU, and the ordinary re
 primary connection never queue behind it."""
 
 import asyncio
+import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,39 +16,55 @@ from kv_api.infrastructure.tarantool.client import TarantoolClient
 
 # kv_watch treats a since beyond the current revision as the current one
 LATEST = 2**52
+# Ids of this process's kv_watch calls, unique among every API process on one Tarantool.
+_CALL_IDS = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
 
 
 class TarantoolChangeFeed:
-    """At most `max_watches` watches of this process at once. A slot is given back only when
-    its watch is closed and its kv_watch call has returned, not when its HTTP client went away
-    (the Lua fiber keeps waiting until it answers), so Tarantool's fibers never exceed it."""
+    """At most `max_watches` watches of this process at once, and `max_per_user` of one user.
+    A slot is given back only when its watch is closed and its kv_watch call has returned, so
+    Tarantool's fibers never exceed the bound; a call whose caller gave up (its HTTP client
+    went away, the server stops) is cancelled in Tarantool and returns at once."""
 
     def __init__(
         self,
         watch: TarantoolClient,
         primary: TarantoolClient,
         max_watches: int,
+        max_per_user: int,
         observe: Callable[[int], None] | None = None,
     ) -> None:
         self._watch = watch
         self._primary = primary
         self._max = max_watches
+        self._max_per_user = max_per_user
         self._observe = observe  # told the count of slots taken at each change
         self.in_use = 0
+        self._by_user: dict[int, int] = {}
 
     @contextmanager
     def watch(self, session: Session) -> Iterator["TarantoolWatcher"]:
+        user = session.user_id
+        if self._by_user.get(user, 0) >= self._max_per_user:
+            raise TooManyWatches(of_user=True)
         if self.in_use >= self._max:
             raise TooManyWatches()
-        self._count(+1)
-        watcher = TarantoolWatcher(self._watch, session, lambda: self._count(-1))
+        self._count(user, +1)
+        watcher = TarantoolWatcher(
+            self._watch, self._primary, session, lambda: self._count(user, -1)
+        )
         try:
             yield watcher
         finally:
             watcher.close()
 
-    def _count(self, change: int) -> None:
+    def _count(self, user: int, change: int) -> None:
         self.in_use += change
+        held = self._by_user.get(user, 0) + change
+        if held:
+            self._by_user[user] = held
+        else:
+            del self._by_user[user]
         if self._observe is not None:
             self._observe(self.in_use)
 
@@ -56,9 +74,14 @@ class TarantoolChangeFeed:
 
 class TarantoolWatcher:
     def __init__(
-        self, client: TarantoolClient, session: Session, release: Callable[[], None]
+        self,
+        client: TarantoolClient,
+        primary: TarantoolClient,
+        session: Session,
+        release: Callable[[], None],
     ) -> None:
         self._client = client
+        self._primary = primary
         self._session = session
         self._release: Callable[[], None] | None = release
         self._pending: asyncio.Future[Any] | None = None
@@ -69,14 +92,24 @@ class TarantoolWatcher:
             raise RuntimeError("a watcher makes one call at a time, until closed")
         session = self._session
         since = LATEST if spec.since is None else spec.since
+        call_id = next(_CALL_IDS)
         args = [session.user_id, session.token_version, session.token_id, spec.prefix]
-        args += [since, spec.limit, spec.timeout, spec.with_values]
+        args += [since, spec.limit, spec.timeout, spec.with_values, call_id]
         call = asyncio.ensure_future(self._client.call("kv_watch", args))
         self._pending = call
         call.add_done_callback(self._returned)
-        # shielded: a cancelled request leaves the call running, and its slot taken, until
-        # Tarantool answers it
-        return _batch(await asyncio.shield(call))
+        try:
+            # shielded: the slot stays taken until Tarantool has answered the call
+            return _batch(await asyncio.shield(call))
+        except asyncio.CancelledError:
+            self._cancel(call_id)  # so that it answers now, not at its timeout
+            raise
+
+    def _cancel(self, call_id: str) -> None:
+        cancel = self._primary.call("kv_watch_cancel", [self._session.user_id, call_id])
+        task = asyncio.ensure_future(cancel)
+        _CANCELS.add(task)
+        task.add_done_callback(_cancelled)
 
     def _returned(self, call: asyncio.Future[Any]) -> None:
         self._pending = None
@@ -94,6 +127,15 @@ class TarantoolWatcher:
         if self._release is not None:
             self._release()
             self._release = None
+
+
+_CANCELS: set[asyncio.Future[Any]] = set()  # referenced until done: a task may not be lost
+
+
+def _cancelled(task: asyncio.Future[Any]) -> None:
+    _CANCELS.discard(task)
+    if not task.cancelled():
+        task.exception()  # a store that cannot be told: the call still ends at its timeout
 
 
 def _batch(result: Any) -> ChangeBatch:

@@ -16,6 +16,9 @@ local SCAN = 2000
 local SLICE = 1.0
 
 local M = {}
+-- The calls waiting now, by the id their caller gave: a caller whose client has gone cancels
+-- its call (kv_watch_cancel), which then ends at once and gives its request slot back.
+local active, cancelled = {}, {}
 
 -- The changes after `since` matching `prefix`, oldest first, whole revisions only: at most
 -- `limit` unless one revision holds more. Waits up to `timeout` seconds for one if none yet.
@@ -24,7 +27,7 @@ local M = {}
 -- {'compacted', oldest since still answerable, revision}, or nil for an invalid session or a
 -- caller gone while waiting. Since 0 is a client starting from nothing: it gets what is still
 -- kept, never 'compacted'.
-function M.kv_watch(uid, ver, jti, prefix, since, limit, timeout, with_values)
+local function watch(uid, ver, jti, prefix, since, limit, timeout, with_values, call_id)
     if session(uid, ver, jti) == nil then return nil end
     local deadline = fiber.clock() + timeout
     local changes, data = box.space.kv_changes, box.space.kv_data.index.primary
@@ -69,8 +72,28 @@ function M.kv_watch(uid, ver, jti, prefix, since, limit, timeout, with_values)
         -- the caller's connection has closed)
         if waited and box.session.peer() == nil then return nil end
         watchers.wait(uid, math.min(left, SLICE))
+        if call_id ~= nil and cancelled[call_id] then return nil end
         waited = true
     end
+end
+
+-- The watch above, under the id its caller gives it (optional), which kv_watch_cancel ends.
+function M.kv_watch(uid, ver, jti, prefix, since, limit, timeout, with_values, call_id)
+    if call_id == nil then return watch(uid, ver, jti, prefix, since, limit, timeout, with_values) end
+    active[call_id] = true
+    local ok, answer = pcall(watch, uid, ver, jti, prefix, since, limit, timeout, with_values, call_id)
+    active[call_id], cancelled[call_id] = nil, nil
+    if not ok then error(answer) end
+    return answer
+end
+
+-- Ends the watch call `call_id` of user `uid` if it is still waiting: it answers nil.
+function M.kv_watch_cancel(uid, call_id)
+    if active[call_id] then
+        cancelled[call_id] = true
+        watchers.wake(uid)
+    end
+    return true
 end
 
 -- Removes up to `batch` change-log parts older than `cutoff` (oldest first) and forgets the
