@@ -180,6 +180,7 @@ class WatchSpec:
     limit: int
     timeout: float
     with_values: bool = False
+    offset: int = 0  # changes of the revision after `since` already received (a fragment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,9 @@ class ChangeBatch:
     changes: list[Change]
     revision: int
     ended: bool = False
+    # nonzero: the revision after `revision` continues (its fragment ends here); the next
+    # call passes since=revision and this offset
+    offset: int = 0
 
 
 class Watcher(Protocol):

@@ -10,6 +10,17 @@ from kv_api.domain.keys import JsonValue
 MAX_REVISION = 2**63 - 1  # revisions travel as signed 64-bit integers
 MAX_TIMEOUT = 3600.0  # the longest wait a request may ask for; the server's own bound cuts it
 DEFAULT_WATCH_LIMIT, MAX_WATCH_LIMIT = 100, 1000  # changes per answer
+MAX_OFFSET = 2**31  # a position inside one revision's changes
+# A change's JSON is at most this many bytes per stored byte of it (a control character in a
+# string becomes `\u0001`), counting CHANGE_OVERHEAD stored bytes for its other members: a
+# feed answer held to its JSON bound is held to a sixth of it in stored bytes.
+JSON_PER_STORED_BYTE = 6
+CHANGE_OVERHEAD = 32
+
+
+def stored_bound(json_bytes: int) -> int:
+    """The stored bytes of changes whose JSON stays within `json_bytes`."""
+    return json_bytes // JSON_PER_STORED_BYTE
 
 
 class ChangeOp(StrEnum):
@@ -55,6 +66,10 @@ class WatchLimits:
         return min(asked, self.max_timeout)
 
     @staticmethod
-    def check_since(since: int | None) -> None:
+    def check_since(since: int | None, offset: int = 0) -> None:
         if since is not None and not 0 <= since <= MAX_REVISION:
             raise InvalidField({"since": [f"must be a revision, from 0 to {MAX_REVISION}"]})
+        if not 0 <= offset <= MAX_OFFSET:
+            raise InvalidField({"offset": [f"must be a fragment's offset, from 0 to {MAX_OFFSET}"]})
+        if offset and since is None:
+            raise InvalidField({"offset": ["resumes a fragment: give it with since"]})

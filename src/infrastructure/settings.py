@@ -86,6 +86,10 @@ class Settings:
     max_watches: int = 200
     # one user's share of them: a few tabs and services each, never every slot
     user_max_watches: int = 10
+    # JSON bytes of one feed answer or stream batch, and how long a stream's client may take
+    # to read one before it is closed
+    watch_max_bytes: int = 8 * 1024 * 1024
+    watch_send_timeout: float = 30.0
     watch_heartbeat: float = 15.0
     connect_timeout: float = 3.0
     request_timeout: float = 5.0

@@ -6,6 +6,8 @@ from urllib.parse import unquote, urlsplit
 
 from environs import Env, EnvValidationError
 
+from kv_api.domain.changes import CHANGE_OVERHEAD, JSON_PER_STORED_BYTE
+from kv_api.domain.keys import MAX_KEY_BYTES
 from kv_api.infrastructure import settings_fields as kinds
 from kv_api.infrastructure.security.tokens import MIN_SECRET_BYTES
 from kv_api.infrastructure.settings import Settings, SettingsError
@@ -105,6 +107,12 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         "user_max_watches": env.whole(
             "KV_USER_MAX_WATCHES", d.user_max_watches, low=1, high=100_000
         ),
+        "watch_max_bytes": env.whole(
+            "KV_WATCH_MAX_BYTES", d.watch_max_bytes, low=64 * 1024, high=2**31
+        ),
+        "watch_send_timeout": env.number(
+            "KV_WATCH_SEND_TIMEOUT", d.watch_send_timeout, low=0.1, high=3600
+        ),
         "watch_heartbeat": env.number("KV_WATCH_HEARTBEAT", d.watch_heartbeat, low=0.1, high=3600),
         "connect_timeout": env.number(
             "KV_TARANTOOL_CONNECT_TIMEOUT", d.connect_timeout, low=0.1, high=600
@@ -165,6 +173,12 @@ def load_settings(source: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"KV_TTL_MIN={values['min_ttl']} is above KV_TTL_MAX={values['max_ttl']}: "
             "no ttl could be accepted"
+        )
+    needed = JSON_PER_STORED_BYTE * (values["max_value_bytes"] + MAX_KEY_BYTES + CHANGE_OVERHEAD)
+    if values["watch_max_bytes"] < needed:
+        raise SettingsError(
+            f"KV_WATCH_MAX_BYTES={values['watch_max_bytes']} cannot hold one change of the "
+            f"largest value (KV_MAX_VALUE_BYTES={values['max_value_bytes']}): at least {needed}"
         )
     uri = env.raw("KV_TARANTOOL_URI")
     values["tarantool_user"] = values["tarantool_user"] or _uri_part(uri, "username")

@@ -22,7 +22,7 @@ from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHan
 from kv_api.application.users.register import RegisterUserHandler
 from kv_api.application.users.registration_limit import RegistrationLimit
 from kv_api.application.users.reset_password import ResetPasswordHandler
-from kv_api.domain.changes import WatchLimits
+from kv_api.domain.changes import WatchLimits, stored_bound
 from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import PasswordPolicy
 from kv_api.infrastructure.clock import SystemClock
@@ -134,6 +134,7 @@ class Container(containers.DeclarativeContainer):
         storage.provided.primary,
         settings.provided.max_watches,
         settings.provided.user_max_watches,
+        providers.Callable(stored_bound, settings.provided.watch_max_bytes),
         metrics.provided.watches_waiting.set,
     )
 
@@ -201,7 +202,11 @@ class Container(containers.DeclarativeContainer):
             settings.provided.max_response_bytes,
         ),
         providers.Singleton(
-            WatchEndpoints, watch_changes, in_flight, settings.provided.watch_heartbeat
+            WatchEndpoints,
+            watch_changes,
+            in_flight,
+            settings.provided.watch_heartbeat,
+            settings.provided.watch_send_timeout,
         ),
         providers.Singleton(
             OpsEndpoints,

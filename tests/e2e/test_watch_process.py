@@ -217,3 +217,59 @@ async def test_a_long_poll_whose_client_left_frees_its_slot_within_a_second(
         assert status == 200, body
     finally:
         await asyncio.to_thread(api.stop)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+async def test_streams_nobody_reads_are_closed_and_hold_bounded_memory(
+    tarantool: TarantoolProcess, tmp_path: Path
+) -> None:
+    import socket
+
+    env = {
+        **tarantool_env(tarantool),
+        "KV_WATCH_SEND_TIMEOUT": "1",
+        "KV_WATCH_MAX_BYTES": str(1024 * 1024),
+        "KV_MAX_VALUE_BYTES": str(128 * 1024),
+        "KV_MAX_WATCHES": "10",
+        "KV_USER_MAX_WATCHES": "10",
+    }
+    api = await asyncio.to_thread(ApiProcess(tmp_path / "data", env).start)
+    readers: list[socket.socket] = []
+    try:
+        assert api.process is not None
+        async with aiohttp.ClientSession() as http:
+            auth = await _token(http, api.base)
+            for i in range(9):
+                body = {"data": {f"v{i}": "x" * 100_000}}
+                async with http.post(api.base + "/api/write", json=body, headers=auth) as resp:
+                    assert resp.status == 200
+        before = _rss_mb(api.process.pid)
+        request = (
+            "GET /api/watch?since=0&values=true&limit=1000 HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: {auth['Authorization']}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+        for _ in range(10):
+            reader = socket.socket()
+            reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            reader.connect(("127.0.0.1", api.port))
+            reader.sendall(request)
+            readers.append(reader)
+        await asyncio.sleep(0.5)
+        during = _rss_mb(api.process.pid)
+        assert (await _poll(api.base, auth, since=0, timeout=0))[0] == 429  # all slots held
+        await asyncio.sleep(3.0)  # past the send timeout: the streams are closed
+        status, _ = await _poll(api.base, auth, since=0, timeout=0)
+        assert status == 200, "the unread streams still hold their slots"
+        after = _rss_mb(api.process.pid)
+    finally:
+        for reader in readers:
+            reader.close()
+        await asyncio.to_thread(api.stop)
+    assert during - before < 60, (before, during)  # ten streams of a 1 MiB bound
+    assert after - before < 30, (before, during, after)

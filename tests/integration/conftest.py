@@ -130,6 +130,8 @@ class Backend:
     # the keys a user has in storage, expired or not: what only a purge removes
     stored_keys: Callable[[int], Awaitable[set[str]]]
     feed: Any  # FakeChangeFeed or TarantoolChangeFeed, with FEED_SLOTS(_PER_USER) slots
+    # the same feed held to a bound of stored bytes per answer
+    bounded_feed: Callable[[int], Any]
 
     async def new_user(self, name: str | None = None) -> tuple[User, Session]:
         name = name or unique_name()
@@ -170,6 +172,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             world.throttle,
             fake_keys,
             FakeChangeFeed(world.db, FEED_SLOTS, FEED_SLOTS_PER_USER),
+            lambda bound: FakeChangeFeed(world.db, max_stored_bytes=bound),
         )
     client: TarantoolClient = request.getfixturevalue("client")
     watch_client: TarantoolClient = request.getfixturevalue("watch_client")
@@ -185,4 +188,5 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         TarantoolAttemptCounter(client, *THROTTLE),
         stored_keys,
         TarantoolChangeFeed(watch_client, client, FEED_SLOTS, FEED_SLOTS_PER_USER),
+        lambda bound: TarantoolChangeFeed(watch_client, client, 10, 10, bound),
     )

@@ -107,3 +107,27 @@ async def test_an_abandoned_call_is_ended_and_then_gives_its_slot_back(
         with contextlib.suppress(asyncio.CancelledError):
             await abandoned
     await until(lambda: backend.feed.in_use == 0, 2.0)  # not its 20 s timeout
+
+
+async def test_a_revision_over_the_bound_comes_in_fragments_each_change_once(
+    backend: Backend,
+) -> None:
+    _, session = await backend.new_user()
+    values = {f"k{i}": "v" * 1000 for i in range(10)}
+    big = await backend.kv.write(session, values, WriteOptions())
+    after = await backend.kv.write(session, {"z": 1}, WriteOptions())
+    feed = backend.bounded_feed(3000)  # about two of those values per answer
+    since, offset, seen, fragments = 0, 0, [], 0
+    with feed.watch(session) as watcher:
+        while True:
+            batch = await watcher.next(WatchSpec("", since, 100, 0.0, True, offset))
+            if not batch.changes and not batch.offset:
+                break
+            assert len(batch.changes) <= 3
+            seen += batch.changes
+            fragments += bool(batch.offset)
+            since, offset = batch.revision, batch.offset
+    assert [c.key for c in seen] == [*values, "z"]
+    assert [c.revision for c in seen] == [big.revision] * 10 + [after.revision]
+    assert all(c.value == values[c.key] for c in seen[:10])
+    assert fragments >= 3

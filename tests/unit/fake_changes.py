@@ -3,21 +3,31 @@ revisions after `since` by prefix, compaction, waiting for a change up to the ti
 session checked before and after the wait, and a slot held until a call has returned."""
 
 import asyncio
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import msgspec
+
 from kv_api.application.errors import HistoryCompacted, SessionExpired, TooManyWatches
 from kv_api.application.ports import ChangeBatch, Session, WatchSpec
-from kv_api.domain.changes import Change, ChangeOp
+from kv_api.domain.changes import CHANGE_OVERHEAD, Change, ChangeOp
 from tests.unit.fakes import FakeDatabase
 
 
 class FakeChangeFeed:
-    def __init__(self, db: FakeDatabase, max_watches: int = 10, max_per_user: int = 10) -> None:
+    def __init__(
+        self,
+        db: FakeDatabase,
+        max_watches: int = 10,
+        max_per_user: int = 10,
+        max_stored_bytes: int | None = None,
+    ) -> None:
         self.db = db
         self.max_watches = max_watches
         self.max_per_user = max_per_user
+        self.max_stored_bytes = max_stored_bytes
         self.in_use = 0
         self.by_user: dict[int, int] = {}
         self.specs: list[WatchSpec] = []
@@ -51,27 +61,41 @@ class FakeChangeFeed:
             removed += len(taken)
         return removed
 
-    def answer(self, session: Session, spec: WatchSpec, since: int) -> tuple[list[Change], int]:
+    def answer(
+        self, session: Session, spec: WatchSpec, since: int, offset: int
+    ) -> tuple[list[Change], int, int]:
+        """As kv_watch: whole revisions up to the limit, and about max_stored_bytes (each change
+        its key, its value's MessagePack and CHANGE_OVERHEAD), a larger revision in fragments."""
         user_id = session.user_id
         revision = self.db.revisions.get(user_id, 0)
         compacted = self.db.compacted.get(user_id, 0)
-        since = min(since, revision)
+        if since > revision:
+            since, offset = revision, 0
         if 0 < since < compacted:
             raise HistoryCompacted(compacted, revision)
-        since = max(since, compacted)  # from the start: what is still kept
+        if since < compacted:  # from the start: what is still kept
+            since, offset = compacted, 0
         log = self.db.changes.get(user_id, [])
+        bound = self.max_stored_bytes or math.inf
         found: list[Change] = []
-        scanned = since
+        scanned, used = since, 0
         for rev in sorted({c.revision for c in log if c.revision > since}):
             if len(found) >= spec.limit:
                 break
-            found += [
-                self._with_value(user_id, c, spec)
-                for c in log
-                if c.revision == rev and c.key.startswith(spec.prefix)
-            ]
+            skip = offset if rev == since + 1 else 0
+            for position, change in enumerate([c for c in log if c.revision == rev], 1):
+                if position <= skip or not change.key.startswith(spec.prefix):
+                    continue
+                change = self._with_value(user_id, change, spec)
+                cost = len(change.key.encode()) + CHANGE_OVERHEAD
+                if change.has_value:
+                    cost += len(msgspec.msgpack.encode(change.value))
+                if found and used + cost > bound:
+                    return found, scanned, position - 1
+                used += cost
+                found.append(change)
             scanned = rev
-        return found, scanned
+        return found, scanned, 0
 
     def _with_value(self, user_id: int, change: Change, spec: WatchSpec) -> Change:
         """A put's value while it is still the key's current, live version."""
@@ -116,7 +140,9 @@ class FakeWatcher:
             # absent: from the revision the call starts at, as kv_watch takes it
             since = db.revisions.get(session.user_id, 0) if spec.since is None else spec.since
             while True:
-                found, scanned = self._feed.answer(session, spec, since)
+                found, scanned, offset = self._feed.answer(session, spec, since, spec.offset)
+                if offset:
+                    return ChangeBatch(found, scanned, False, offset)
                 ended = waited and db.session_user(session) is None
                 left = deadline - loop.time()
                 if found or left <= 0 or ended:

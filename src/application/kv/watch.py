@@ -18,6 +18,7 @@ class WatchChanges:
     limit: int | None = None
     timeout: float | None = None  # None: the server's bound
     with_values: bool = False
+    offset: int = 0  # resuming a fragment of the revision after `since`
 
 
 class WatchChangesHandler:
@@ -31,7 +32,7 @@ class WatchChangesHandler:
 
     def spec(self, query: WatchChanges) -> WatchSpec:
         limits = self._limits
-        limits.check_since(query.since)
+        limits.check_since(query.since, query.offset)
         check_prefix(query.prefix)
         return WatchSpec(
             prefix=query.prefix,
@@ -39,6 +40,7 @@ class WatchChangesHandler:
             limit=limits.limit(query.limit),
             timeout=limits.timeout(query.timeout),
             with_values=query.with_values,
+            offset=query.offset,
         )
 
     async def poll(self, query: WatchChanges) -> ChangeBatch:
@@ -57,7 +59,7 @@ class WatchChangesHandler:
             yield batch
             while not batch.ended:
                 # a stream waits the server's longest bound per call, whatever the query says
-                later = dataclasses.replace(spec, since=batch.revision)
+                later = dataclasses.replace(spec, since=batch.revision, offset=batch.offset)
                 batch = await watcher.next(
                     self._within_token(session, later, self._limits.max_timeout)
                 )

@@ -32,12 +32,14 @@ class TarantoolChangeFeed:
         primary: TarantoolClient,
         max_watches: int,
         max_per_user: int,
+        max_stored_bytes: int | None = None,
         observe: Callable[[int], None] | None = None,
     ) -> None:
         self._watch = watch
         self._primary = primary
         self._max = max_watches
         self._max_per_user = max_per_user
+        self._max_stored_bytes = max_stored_bytes  # of one answer: kv_watch fragments past it
         self._observe = observe  # told the count of slots taken at each change
         self.in_use = 0
         self._by_user: dict[int, int] = {}
@@ -51,7 +53,11 @@ class TarantoolChangeFeed:
             raise TooManyWatches()
         self._count(user, +1)
         watcher = TarantoolWatcher(
-            self._watch, self._primary, session, lambda: self._count(user, -1)
+            self._watch,
+            self._primary,
+            session,
+            lambda: self._count(user, -1),
+            self._max_stored_bytes,
         )
         try:
             yield watcher
@@ -79,10 +85,12 @@ class TarantoolWatcher:
         primary: TarantoolClient,
         session: Session,
         release: Callable[[], None],
+        max_stored_bytes: int | None = None,
     ) -> None:
         self._client = client
         self._primary = primary
         self._session = session
+        self._max_stored_bytes = max_stored_bytes
         self._release: Callable[[], None] | None = release
         self._pending: asyncio.Future[Any] | None = None
         self._closed = False
@@ -95,6 +103,7 @@ class TarantoolWatcher:
         call_id = next(_CALL_IDS)
         args = [session.user_id, session.token_version, session.token_id, spec.prefix]
         args += [since, spec.limit, spec.timeout, spec.with_values, call_id]
+        args += [self._max_stored_bytes, spec.offset]
         call = asyncio.ensure_future(self._client.call("kv_watch", args))
         self._pending = call
         call.add_done_callback(self._returned)
@@ -143,8 +152,9 @@ def _batch(result: Any) -> ChangeBatch:
         raise SessionExpired()
     if result[0] == "compacted":
         raise HistoryCompacted(int(result[1]), int(result[2]))
-    _, found, revision, ended = result
-    return ChangeBatch([_change(row) for row in found], int(revision), bool(ended))
+    _, found, revision, ended, offset = result
+    changes = [_change(row) for row in found]
+    return ChangeBatch(changes, int(revision), bool(ended), int(offset))
 
 
 def _change(row: list[Any]) -> Change:

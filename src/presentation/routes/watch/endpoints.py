@@ -101,11 +101,16 @@ def _shutting_down() -> web.Response:
 
 class WatchEndpoints:
     def __init__(
-        self, watch: WatchChangesHandler, in_flight: InFlightRequests, heartbeat: float
+        self,
+        watch: WatchChangesHandler,
+        in_flight: InFlightRequests,
+        heartbeat: float,
+        send_timeout: float,
     ) -> None:
         self._watch = watch
         self._in_flight = in_flight
         self._heartbeat = heartbeat
+        self._send_timeout = send_timeout
         self._schema = s.WatchQuery()
 
     @operation(
@@ -139,19 +144,22 @@ class WatchEndpoints:
         batch = await self._in_flight.unless_draining(self._watch.poll(query))
         if batch is None:
             return _shutting_down()
-        changes = [change_item(change) for change in batch.changes]
-        return json_response({"changes": changes, "revision": batch.revision})
+        answer = {"changes": [change_item(c) for c in batch.changes], "revision": batch.revision}
+        if batch.offset:
+            answer.update(fragment=True, offset=batch.offset)
+        return json_response(answer)
 
     def _query(self, request: web.Request) -> WatchChanges:
         q = self._schema.load(single_values(request))
-        since = q["since"]
+        since, offset = q["since"], q["offset"]
         last_event = request.headers.get("Last-Event-ID")
         if last_event is not None and wants_stream(request):
-            if not (last_event.isascii() and last_event.isdigit() and len(last_event) <= 18):
-                raise BadRequest("invalid_last_event_id", "Last-Event-ID must be an event's id")
-            since = int(last_event)  # a reconnecting EventSource resumes where it stopped
+            # a reconnecting EventSource resumes where it stopped
+            since, offset = resume_point(last_event)
         session = current_session(request)
-        return WatchChanges(session, q["prefix"], since, q["limit"], q["timeout"], q["values"])
+        return WatchChanges(
+            session, q["prefix"], since, q["limit"], q["timeout"], q["values"], offset
+        )
 
     async def _stream(self, request: web.Request, query: WatchChanges) -> web.StreamResponse:
         batches = self._watch.follow(query)
@@ -174,7 +182,9 @@ class WatchEndpoints:
 
     async def _open(self, request: web.Request) -> EventSourceResponse:
         """Prepared here, so the headers the edge adds to other answers are set here too."""
-        response = EventSourceResponse(sep="\n", ping_interval=self._heartbeat)
+        response = EventSourceResponse(
+            sep="\n", ping_interval=self._heartbeat, send_timeout=self._send_timeout
+        )
         response.headers["Cache-Control"] = "no-store"  # as every answer of the API
         stamp(response, current_request_id() or new_request_id(), request.path)
         await response.prepare(request)
@@ -205,14 +215,36 @@ class WatchEndpoints:
             return None
 
 
+def resume_point(event_id: str) -> tuple[int, int]:
+    """The since and offset an event's id names: `N` (after revision N) or `N.K` (after the
+    first K changes of the revision after N, a fragment's end)."""
+    since, _, offset = event_id.partition(".")
+    if not all(
+        part.isascii() and part.isdigit() and len(part) <= 18 for part in (since, offset or "0")
+    ):
+        raise BadRequest("invalid_last_event_id", "Last-Event-ID must be an event's id")
+    return int(since), int(offset or 0)
+
+
 async def _send(response: EventSourceResponse, batch: ChangeBatch) -> None:
     """One event per change; `id:` (the revision) only on the last change of a revision, so
-    Last-Event-ID always names a revision whose changes have all been received."""
+    Last-Event-ID always names a revision whose changes have all been received. A batch that
+    stops inside a revision (a fragment) ends with a `fragment` event whose id resumes there."""
     changes = batch.changes
     for i, change in enumerate(changes):
-        last_of_revision = i + 1 == len(changes) or changes[i + 1].revision != change.revision
-        event_id = str(change.revision) if last_of_revision else None
+        if i + 1 < len(changes):
+            complete = changes[i + 1].revision != change.revision
+        else:
+            complete = not batch.offset
+        event_id = str(change.revision) if complete else None
         await response.send(_encode(change_item(change)).decode(), id=event_id)
+    if batch.offset:
+        continues = {"revision": batch.revision + 1, "offset": batch.offset}
+        await response.send(
+            _encode(continues).decode(),
+            id=f"{batch.revision}.{batch.offset}",
+            event="fragment",
+        )
 
 
 async def _end(

@@ -3,7 +3,13 @@ domain checks the bounds and names the parameter at fault."""
 
 from marshmallow import fields, validate
 
-from kv_api.domain.changes import DEFAULT_WATCH_LIMIT, MAX_REVISION, MAX_TIMEOUT, MAX_WATCH_LIMIT
+from kv_api.domain.changes import (
+    DEFAULT_WATCH_LIMIT,
+    MAX_OFFSET,
+    MAX_REVISION,
+    MAX_TIMEOUT,
+    MAX_WATCH_LIMIT,
+)
 from kv_api.domain.keys import MAX_KEY_BYTES
 from kv_api.presentation.routes.fields import JSON_VALUE_REF, Lenient, QueryInteger, Text
 
@@ -23,6 +29,15 @@ class WatchQuery(Lenient):
             "maximum": MAX_REVISION,
             "description": "the changes after this revision (the `revision` of the previous "
             "answer); absent: only changes made from now on",
+        },
+    )
+    offset = QueryInteger(
+        load_default=0,
+        metadata={
+            "minimum": 0,
+            "maximum": MAX_OFFSET,
+            "description": "with `since`: resumes a revision answered in fragments (the "
+            "`offset` of the previous answer, whose `fragment` was true)",
         },
     )
     timeout = fields.Float(
@@ -79,4 +94,13 @@ class WatchResponse(Lenient):
     revision = fields.Integer(
         required=True,
         metadata={"description": "pass as the next `since`", "example": 8},
+    )
+    fragment = fields.Boolean(
+        metadata={
+            "description": "true: the answer stops inside the next revision, which was larger "
+            "than the feed's bound (KV_WATCH_MAX_BYTES); pass `offset` with the next `since`",
+        }
+    )
+    offset = fields.Integer(
+        metadata={"description": "with fragment: pass as the next `offset`", "example": 500}
     )
