@@ -93,6 +93,11 @@ class UserRepository(Protocol):
 
     async def list_usernames(self, limit: int) -> list[str]: ...
 
+    async def purge_deleted(self, batch: int) -> int:
+        """Removes up to `batch` rows of deleted accounts' data in one short step (an account
+        is gone at once; its data goes later); answers how many, 0 when none is left."""
+        ...
+
 
 class TokenRevocations(Protocol):
     async def revoke(self, session: Session) -> None:

@@ -79,6 +79,8 @@ class Settings:
     max_ttl: int = _BATCH.max_ttl
     changes_keep: int = 100_000
     changes_retention: int = 3600
+    # rows of a deleted account's data purged per transaction: short enough to stall no one
+    account_purge_batch: int = 1000
     # the change feed: the longest wait of one watch call, the process's limit of waiting
     # watches (well below Tarantool's net_msg_max, 768, across all workers) and the
     # heartbeat interval of a stream

@@ -97,6 +97,9 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         "changes_keep": env.whole(
             "KV_CHANGES_KEEP", d.changes_keep, low=1_000_000 // 100, high=100_000_000
         ),
+        "account_purge_batch": env.whole(
+            "KV_ACCOUNT_PURGE_BATCH", d.account_purge_batch, low=10, high=100_000
+        ),
         "changes_retention": env.whole(
             "KV_CHANGES_RETENTION", d.changes_retention, low=1, high=30 * 24 * 3600
         ),

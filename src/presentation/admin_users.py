@@ -78,6 +78,11 @@ async def _set_password(container: Container, name: str, password: str) -> str:
 async def _delete(container: Container, name: str) -> str:
     if not await container.remove_user()(RemoveUser(name)):
         raise AdminError(f"no user named {name}")
+    # a server purges a deleted account's data in the background; the operator's command
+    # waits for it, so that what it says is true when it returns
+    users, batch = container.users(), container.settings().account_purge_batch
+    while await users.purge_deleted(batch):
+        pass
     return f"deleted user {name} with all their keys and tokens"
 
 

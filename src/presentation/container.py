@@ -170,12 +170,14 @@ class Container(containers.DeclarativeContainer):
     housekeeping = providers.Singleton(
         build_housekeeping,
         kv,
+        users,
         change_feed,
         revocations,
         login_attempts,
         gauges,
         metrics,
         settings.provided.changes_retention,
+        settings.provided.account_purge_batch,
     )
     account_endpoints = providers.Singleton(
         AccountEndpoints,

@@ -12,7 +12,12 @@ from typing import Protocol
 
 from aiohttp import web
 
-from kv_api.application.ports import ChangeFeed, KeyValueRepository, TokenRevocations
+from kv_api.application.ports import (
+    ChangeFeed,
+    KeyValueRepository,
+    TokenRevocations,
+    UserRepository,
+)
 from kv_api.presentation.http.metrics import Metrics, StoreFigures
 
 log = logging.getLogger("kv_api.housekeeping")
@@ -86,12 +91,14 @@ class StoreStatus(Protocol):
     async def stats(self) -> StoreFigures: ...
 
 
-async def in_steps(step: Callable[[], Awaitable[int]], count: Callable[[int], None]) -> None:
+async def in_steps(
+    step: Callable[[], Awaitable[int]], count: Callable[[int], None], batch: int = PURGE_BATCH
+) -> None:
     """A purge a small transaction at a time, until a step finds less than a whole batch."""
     for _ in range(PURGE_STEPS):
         done = await step()
         count(done)
-        if done < PURGE_BATCH:
+        if done < batch:
             return
 
 
@@ -141,12 +148,14 @@ class Gauges:
 
 def build_housekeeping(
     kv: KeyValueRepository,
+    users: UserRepository,
     feed: ChangeFeed,
     revocations: TokenRevocations,
     throttles: Throttles,
     gauges: Gauges,
     metrics: Metrics,
     changes_retention: int,
+    account_purge_batch: int,
 ) -> Housekeeping:
     async def sessions() -> None:
         now = int(time.time())
@@ -156,6 +165,10 @@ def build_housekeeping(
     async def expired_pairs() -> None:
         await in_steps(lambda: kv.purge_expired(PURGE_BATCH), metrics.keys_expired.inc)
 
+    async def deleted_accounts() -> None:
+        step = account_purge_batch
+        await in_steps(lambda: users.purge_deleted(step), metrics.account_rows_purged.inc, step)
+
     async def old_changes() -> None:
         before = time.time() - changes_retention
         await in_steps(lambda: feed.purge(before, PURGE_BATCH), metrics.changes_purged.inc)
@@ -164,6 +177,7 @@ def build_housekeeping(
         [
             Task("purge revoked tokens and stale counters", SESSIONS_PURGE_EVERY, sessions),
             Task("purge expired pairs", PURGE_EVERY, expired_pairs),
+            Task("purge deleted accounts' data", PURGE_EVERY, deleted_accounts),
             Task("purge changes past retention", PURGE_EVERY, old_changes),
             Task("connection gauges", GAUGES_EVERY, gauges.connections, at_start=True),
             Task("store fullness", STORE_CHECK_EVERY, gauges.fullness, at_start=True),

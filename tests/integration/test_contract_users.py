@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from kv_api.application.errors import SessionExpired
-from kv_api.application.ports import NewUser, ProfileChange, Session
+from kv_api.application.ports import NewUser, ProfileChange, Session, WriteOptions
 from kv_api.domain.users import Profile
 from tests.conftest import unique_name
 from tests.integration.conftest import THROTTLE, Backend
@@ -57,6 +57,21 @@ async def test_delete_by_session_and_by_name(backend: Backend) -> None:
         await backend.users.delete(session)
     assert await backend.users.delete_by_username(other.username.casefold()) is True
     assert await backend.users.delete_by_username(other.username.casefold()) is False
+
+
+async def test_a_deleted_accounts_data_is_purged_later_in_bounded_steps(
+    backend: Backend,
+) -> None:
+    user, session = await backend.new_user()
+    await backend.kv.write(session, {f"k{i}": i for i in range(25)}, WriteOptions())
+    await backend.users.delete(session)
+    assert await backend.users.by_username(user.username.casefold()) is None
+    assert len(await backend.stored_keys(user.id)) == 25  # gone at once; purged later
+    for _ in range(1000):
+        if not await backend.stored_keys(user.id):
+            break
+        assert 0 < await backend.users.purge_deleted(10) <= 10
+    assert await backend.stored_keys(user.id) == set()
 
 
 async def test_list_usernames_in_order_up_to_the_limit(backend: Backend) -> None:

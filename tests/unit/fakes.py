@@ -43,6 +43,7 @@ class FakeDatabase:
     revisions: dict[UserId, int] = field(default_factory=dict)
     changes: dict[UserId, list[Change]] = field(default_factory=dict)
     compacted: dict[UserId, int] = field(default_factory=dict)  # newest revision purged
+    deleted: list[UserId] = field(default_factory=list)  # accounts whose data is still here
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     now: Callable[[], float] = time.time  # expiry is judged by the store's own clock
     _wakers: dict[UserId, asyncio.Event] = field(default_factory=dict)
@@ -68,16 +69,30 @@ class FakeDatabase:
         return None
 
     def remove_user(self, user_id: UserId) -> None:
-        """As the store deletes an account: each of its keys' end logged under one revision."""
-        now = self.now()
-        space = self.data.pop(user_id, {})
-        ended = [
-            (k, ChangeOp.DELETE if p.live(now) else ChangeOp.EXPIRE, p.version)
-            for k, p in space.items()
-        ]
-        self.record(user_id, ended)
+        """As the store deletes an account: gone at once, its data left to `purge_deleted`."""
         del self.users[user_id]
+        self.deleted.append(user_id)
         self.wake(user_id)
+
+    def purge_deleted(self, batch: int) -> int:
+        """Up to `batch` rows of the first deleted account's data, as kv_purge_deleted_accounts
+        counts them (pairs, then logged changes, then one for its bookkeeping)."""
+        if not self.deleted:
+            return 0
+        user_id = self.deleted[0]
+        space, log = self.data.get(user_id, {}), self.changes.get(user_id, [])
+        pairs = list(space)[:batch]
+        for key in pairs:
+            del space[key]
+        changes = log[: batch - len(pairs)]
+        del log[: len(changes)]
+        finished = len(pairs) + len(changes) < batch
+        if finished:
+            self.data.pop(user_id, None)
+            self.changes.pop(user_id, None)
+            self.revisions.pop(user_id, None)
+            self.deleted.pop(0)
+        return len(pairs) + len(changes) + finished
 
     def record(self, user_id: UserId, entries: Sequence[tuple[str, ChangeOp, int]]) -> int:
         """Logs the entries under the user's next revision (none: the revision stays)."""
@@ -158,6 +173,9 @@ class FakeUserRepository:
     async def list_usernames(self, limit: int) -> list[str]:
         names = sorted(self._db.users.values(), key=lambda u: u.username.casefold())
         return [u.username for u in names[:limit]]
+
+    async def purge_deleted(self, batch: int) -> int:
+        return self._db.purge_deleted(batch)
 
 
 class FakeTokenRevocations:

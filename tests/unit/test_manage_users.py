@@ -16,6 +16,9 @@ async def test_remove_user_matches_the_name_case_insensitively_and_drops_keys(
     assert await RemoveUserHandler(world.users)(RemoveUser("cAROL")) is True
 
     assert await world.users.by_username("carol") is None
+    assert world.db.deleted == [user.id]
+    while await world.users.purge_deleted(100):
+        pass
     assert user.id not in world.db.data
 
 

@@ -63,8 +63,11 @@ class TestDeleteAccount:
         await DeleteAccountHandler(world.users)(DeleteAccount(session_of(alice)))
 
         assert list(world.db.users) == [bob.id]
-        assert list(world.db.data) == [bob.id]
         assert await world.users.by_username("alice") is None
+        assert world.db.deleted == [alice.id]  # its data goes in the background
+        while await world.users.purge_deleted(100):
+            pass
+        assert list(world.db.data) == [bob.id]
 
     async def test_second_delete_is_expired(self, world: FakeWorld) -> None:
         session = session_of(await world.add_user("alice"))

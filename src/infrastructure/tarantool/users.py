@@ -87,5 +87,8 @@ class TarantoolUserRepository:
         args = [username_normalized, password_hash, now]
         return bool(await self._client.call("kv_user_reset_password", args))
 
+    async def purge_deleted(self, batch: int) -> int:
+        return int(await self._client.call("kv_purge_deleted_accounts", [batch]))
+
     async def list_usernames(self, limit: int) -> list[str]:
         return list(await self._client.call("kv_user_list", [limit]))

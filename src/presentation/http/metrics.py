@@ -105,6 +105,11 @@ class Metrics:
             "changes removed from the change log by its retention purge",
             registry=reg,
         )
+        self.account_rows_purged = Counter(
+            "kv_account_rows_purged",
+            "rows of deleted accounts' data removed in the background",
+            registry=reg,
+        )
         batch = Histogram(
             "kv_batch_size",
             "pairs or keys per batch",

@@ -3,8 +3,6 @@
 -- token version, so every token issued before it fails the session check at once; it and a
 -- deleted account wake the user's watchers, whose watches then end.
 local fiber = require('fiber')
-local changelog = require('kv_api.change_log')
-local pair = require('kv_api.pair')
 local session = require('kv_api.session').check
 local watchers = require('kv_api.watchers')
 
@@ -12,22 +10,14 @@ local NULL = box.NULL
 -- An absent optional field is stored as null: a Lua nil would leave a hole in the tuple.
 local function opt(v) if v == nil then return NULL end return v end
 
--- Deleting an account logs the deletion of each of its keys under one revision, so its
--- watchers see them; the purge forgets the log and the revision later.
+-- An account is gone at once: every session check fails, its name is free, its watches end.
+-- Its data is left to kv_purge_deleted_accounts, a small transaction at a time, unlogged:
+-- however many keys it held, deleting it holds the transaction thread no longer than a write.
 local function delete_user(uid)
-    local data, now, entries, rev = box.space.kv_data, fiber.time(), {}, nil
     box.atomic(function()
-        local doomed = {}
-        for _, t in data:pairs({uid}, {iterator = 'EQ'}) do doomed[#doomed + 1] = t end
-        for _, t in ipairs(doomed) do
-            data:delete({uid, t[2]})
-            if t[5] ~= nil then box.space.kv_expiry:delete({t[5], uid, t[2]}) end
-            entries[#entries + 1] = {t[2], pair.live(t, now) and 'delete' or 'expire', pair.version(t)}
-        end
-        rev = changelog.try_record(uid, entries, now, math.huge)
         box.space.kv_users:delete(uid)
+        box.space.kv_deleted_users:replace{uid, fiber.time()}
     end)
-    if rev == nil then changelog.record_now(uid, entries, now, math.huge) end
     watchers.wake(uid)
     return true
 end
@@ -87,6 +77,39 @@ function M.kv_user_delete_by_name(norm)
     local user = box.space.kv_users.index.username:get(norm)
     if user == nil then return false end
     return delete_user(user[1])
+end
+
+-- Removes up to `batch` rows of the data of a deleted account (its pairs with their expiry
+-- rows, then its change log; its revision and its entry last), in one short transaction.
+-- Answers the rows removed: 0 when no deleted account has data left.
+function M.kv_purge_deleted_accounts(batch)
+    if box.info.ro then return 0 end
+    local entry = box.space.kv_deleted_users.index.primary:min()
+    if entry == nil then return 0 end
+    local uid = entry[1]
+    local data, changes = box.space.kv_data, box.space.kv_changes
+    local stored, parts = {}, {}
+    for _, t in data:pairs({uid}, {iterator = 'EQ'}) do
+        if #stored >= batch then break end
+        stored[#stored + 1] = {t[2], t[5]}
+    end
+    for _, t in changes.index.primary:pairs({uid}, {iterator = 'EQ'}) do
+        if #stored + #parts >= batch then break end
+        parts[#parts + 1] = {t[2], t[3]}
+    end
+    local finished = #stored + #parts < batch
+    box.atomic(function()
+        for _, p in ipairs(stored) do
+            data:delete({uid, p[1]})
+            if p[2] ~= nil then box.space.kv_expiry:delete({p[2], uid, p[1]}) end
+        end
+        for _, p in ipairs(parts) do changes:delete({uid, p[1], p[2]}) end
+        if finished then
+            box.space.kv_revisions:delete(uid)
+            box.space.kv_deleted_users:delete(uid)
+        end
+    end)
+    return #stored + #parts + (finished and 1 or 0)
 end
 
 -- The first `limit` usernames in normalized order.
