@@ -71,5 +71,3 @@ class WatchLimits:
             raise InvalidField({"since": [f"must be a revision, from 0 to {MAX_REVISION}"]})
         if not 0 <= offset <= MAX_OFFSET:
             raise InvalidField({"offset": [f"must be a fragment's offset, from 0 to {MAX_OFFSET}"]})
-        if offset and since is None:
-            raise InvalidField({"offset": ["resumes a fragment: give it with since"]})

@@ -116,10 +116,13 @@ async def test_a_stream_resumes_inside_a_revision_from_a_fragment_id(
     again.resp.close()
 
 
-async def test_an_offset_without_a_fragment_to_resume_is_refused(
+async def test_an_offset_out_of_bounds_is_refused_and_one_without_since_ignored(
     make_api: Callable[..., Awaitable[Client]],
 ) -> None:
     api = await _bounded_api(make_api)
     auth = bearer((await register(api))["token"])
     status, body = await poll(api, auth, since=0, offset=-1, timeout=0)
     assert status == 400 and list(body["error"]["fields"]) == ["offset"]
+    status, body = await poll(api, auth, since=0, offset=2**31 + 1, timeout=0)
+    assert status == 400 and list(body["error"]["fields"]) == ["offset"]
+    assert (await poll(api, auth, offset=5, timeout=0))[0] == 200

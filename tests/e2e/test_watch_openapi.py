@@ -12,7 +12,7 @@ def test_watch_documents_the_json_and_the_event_stream_forms() -> None:
     assert set(content) == {"application/json", "text/event-stream"}
     assert "Last-Event-ID" in op["description"]
     names = {p["name"] for p in op["parameters"]}
-    assert names == {"prefix", "since", "timeout", "limit", "values"}
+    assert names == {"prefix", "since", "offset", "timeout", "limit", "values"}
 
 
 def test_watch_documents_410_and_429_with_their_error_bodies() -> None:

@@ -40,7 +40,8 @@ class WatchChangesHandler:
             limit=limits.limit(query.limit),
             timeout=limits.timeout(query.timeout),
             with_values=query.with_values,
-            offset=query.offset,
+            # a position inside the revision after `since`: nothing to resume without one
+            offset=query.offset if query.since is not None else 0,
         )
 
     async def poll(self, query: WatchChanges) -> ChangeBatch:

@@ -37,7 +37,7 @@ class WatchQuery(Lenient):
             "minimum": 0,
             "maximum": MAX_OFFSET,
             "description": "with `since`: resumes a revision answered in fragments (the "
-            "`offset` of the previous answer, whose `fragment` was true)",
+            "`offset` of the previous answer, whose `fragment` was true); ignored without it",
         },
     )
     timeout = fields.Float(
