@@ -287,7 +287,8 @@ def test_create_with_ttl_edit_and_a_conflict_then_delete(
     expect(conflict).to_be_hidden()
     assert stored(server, token, "cart/42")[0] == {"items": ["mine"]}
 
-    # taking the stored value after a conflict
+    # not being edited, the key open follows a change elsewhere; being edited, a conflict
+    # offers the stored value
     write(server, token, {"cart/42": "theirs again"})
     expect(console.textbox("Value")).to_have_value('"theirs again"')  # not edited: reloaded
     expect(console.notice()).to_have_text("Updated: version 5 was saved elsewhere.")
