@@ -113,6 +113,8 @@ class Settings:
     register_max_per_window: int = 20
     register_window: int = 60
     max_hash_queue: int = 64
+    # browsers: the origins whose pages may call the API (CORS), as browsers send Origin
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:

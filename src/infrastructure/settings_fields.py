@@ -2,8 +2,10 @@
 marshmallow fields. Each error message says what is expected and never repeats the value: the
 loader shows it, or hides it when it is a secret."""
 
+import re
 from collections.abc import Callable, Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 import marshmallow as ma
 from marshmallow.validate import OneOf, Range
@@ -73,6 +75,49 @@ class _Addresses(ma.fields.Field[tuple[TarantoolAddress, ...]]):
         return tuple(addresses)
 
 
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def web_origin(text: str) -> str:
+    """`scheme://host[:port]` as a browser sends it in `Origin` (lower case, no default port),
+    since CORS compares origins as strings; a trailing `/` is forgiven."""
+    if text in {"*", "null"}:
+        raise ValueError(f"{text} is not allowed: list each origin")
+    if "://" not in text:
+        raise ValueError("no scheme://")
+    if any(char in text for char in "?#@\\ "):
+        raise ValueError("a user, query, fragment or space is no part of an origin")
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port must be a number from 0 to 65535") from None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if not _SCHEME.fullmatch(scheme) or not host:
+        raise ValueError("no scheme or no host")
+    if parts.path not in {"", "/"}:
+        raise ValueError("a path is no part of an origin")
+    host = f"[{host}]" if ":" in host else host
+    shown_port = "" if port is None or _DEFAULT_PORTS.get(scheme) == port else f":{port}"
+    return f"{scheme}://{host}{shown_port}"
+
+
+class _Origins(ma.fields.Field[tuple[str, ...]]):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> tuple[str, ...]:
+        origins: list[str] = []
+        parts = [part.strip() for part in str(value).split(",") if part.strip()]
+        for number, part in enumerate(parts, 1):
+            try:
+                origin = web_origin(part)
+            except ValueError as exc:
+                hint = f"expected scheme://host[:port][,...] (origin {number}: {exc})"
+                raise ma.ValidationError(hint) from None
+            if origin not in origins:
+                origins.append(origin)
+        return tuple(origins)
+
+
 class _Login(ma.fields.Field[tuple[str, str]]):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> tuple[str, str]:
         name, sep, password = str(value).partition(":")
@@ -99,4 +144,5 @@ FIELDS: dict[str, type[ma.fields.Field[Any]]] = {
     "address": _Address,
     "addresses": _Addresses,
     "login": _Login,
+    "origins": _Origins,
 }

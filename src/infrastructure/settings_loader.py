@@ -155,6 +155,7 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         ),
         "register_window": env.whole("KV_REGISTER_WINDOW", d.register_window, low=1, high=86400),
         "max_hash_queue": env.whole("KV_MAX_HASH_QUEUE", d.max_hash_queue, low=1, high=1_000_000),
+        "cors_origins": env.origins("KV_CORS_ORIGINS", d.cors_origins),
     }
 
 

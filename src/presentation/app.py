@@ -11,6 +11,7 @@ from kv_api.application.users.ensure_user import EnsureUser
 from kv_api.infrastructure.settings import Settings
 from kv_api.presentation.container import Container
 from kv_api.presentation.housekeeping import HOUSEKEEPING
+from kv_api.presentation.http.cors import allow_cross_origin
 from kv_api.presentation.http.edge import PRE_ROUTING, edge_middleware, pre_routing_answers
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.routes import table
@@ -71,6 +72,8 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
     app[IN_FLIGHT] = in_flight
     app[PRE_ROUTING] = pre_routing_answers(metrics, settings.access_log)
     app.add_routes(table.bind(container.endpoints()))
+    if settings.cors_origins:  # with none, no preflight route and no per-answer hook
+        allow_cross_origin(app, settings.cors_origins, table.api_routes())
     housekeeping = app[HOUSEKEEPING] = container.housekeeping()
     # cleanup contexts start in order and stop in reverse: the tasks run while storage is up
     app.cleanup_ctx.append(_lifetime)

@@ -46,6 +46,7 @@ from kv_api.presentation.http.metrics import Metrics
 from kv_api.presentation.openapi import build_openapi
 from kv_api.presentation.routes import table
 from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints
+from kv_api.presentation.routes.console.endpoints import ConsoleEndpoints
 from kv_api.presentation.routes.docs import DocsEndpoints
 from kv_api.presentation.routes.kv.endpoints import KeyValueEndpoints
 from kv_api.presentation.routes.ops import OpsEndpoints
@@ -218,4 +219,5 @@ class Container(containers.DeclarativeContainer):
             gauges.provided.refresh,
         ),
         providers.Singleton(DocsEndpoints, providers.Singleton(_document, settings)),
+        providers.Singleton(ConsoleEndpoints),
     )

@@ -1,5 +1,6 @@
 """A wheel installed into a fresh virtualenv migrates and serves with no extra variable: the
-package carries its migrations and its Tarantool script, and nothing is read from a checkout."""
+package carries its migrations, its Tarantool script and the console's files, and nothing is
+read from a checkout."""
 
 import os
 import site
@@ -16,6 +17,7 @@ from kv_api.infrastructure.tarantool.managed import free_port
 from tests.support.tarantool import TarantoolProcess
 
 ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_FILES = ROOT / "src" / "presentation" / "routes" / "console" / "files"
 pytestmark = pytest.mark.slow
 
 
@@ -106,6 +108,9 @@ def test_a_wheel_serves(installed: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert _ready(f"http://127.0.0.1:{port}/ready", deadline=time.monotonic() + 60)
+        for name, path in [("index.html", "/console"), ("console.js", "/console/console.js")]:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+                assert answer.read() == (CONSOLE_FILES / name).read_bytes(), "the console ships"
     finally:
         api.terminate()
         api.wait(timeout=30)

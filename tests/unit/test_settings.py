@@ -74,6 +74,30 @@ class TestValues:
     def test_booleans(self, text: str, value: bool) -> None:
         assert load_settings({"KV_ACCESS_LOG": text}).access_log is value
 
+    def test_no_cross_origin_caller_by_default(self) -> None:
+        assert load_settings({}).cors_origins == ()
+
+    def test_cors_origins_are_kept_as_browsers_send_them(self) -> None:
+        value = "https://App.Example.com, http://localhost:3000 ,https://a.example:443/,http://[::1]:80,"
+        assert load_settings({"KV_CORS_ORIGINS": value}).cors_origins == (
+            "https://app.example.com",
+            "http://localhost:3000",
+            "https://a.example",
+            "http://[::1]",
+        )
+
+    def test_a_cors_origin_listed_twice_counts_once(self) -> None:
+        value = "https://a.example, https://A.example:443"
+        assert load_settings({"KV_CORS_ORIGINS": value}).cors_origins == ("https://a.example",)
+
+    def test_a_bad_cors_origin_is_named_by_its_place(self) -> None:
+        with pytest.raises(SettingsError) as exc:
+            load_settings({"KV_CORS_ORIGINS": "https://a.example,https://b.example/app"})
+        assert str(exc.value) == (
+            "KV_CORS_ORIGINS='https://a.example,https://b.example/app': expected "
+            "scheme://host[:port][,...] (origin 2: a path is no part of an origin)"
+        )
+
     def test_replica_list(self) -> None:
         settings = load_settings({"KV_TARANTOOL_REPLICA_URIS": "a:1, b:2,"})
         assert settings.replicas == (TarantoolAddress("a", 1), TarantoolAddress("b", 2))
@@ -106,6 +130,15 @@ BAD_VALUES = [
     ("KV_LOG_FORMAT", "xml"),
     ("KV_MAX_ITEMS", "0"),
     ("KV_TARANTOOL_REQUEST_TIMEOUT", "soon"),
+    ("KV_CORS_ORIGINS", "*"),
+    ("KV_CORS_ORIGINS", "null"),
+    ("KV_CORS_ORIGINS", "app.example.com"),
+    ("KV_CORS_ORIGINS", "https://app.example.com/path"),
+    ("KV_CORS_ORIGINS", "https://app.example.com?x=1"),
+    ("KV_CORS_ORIGINS", "https://user@app.example.com"),
+    ("KV_CORS_ORIGINS", "https://app.example.com:99999"),
+    ("KV_CORS_ORIGINS", "https://"),
+    ("KV_CORS_ORIGINS", "https://ok.example.com,ftp//broken"),
 ]
 
 

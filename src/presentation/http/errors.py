@@ -76,9 +76,11 @@ def error_response(
 
 def _from_http(exc: web.HTTPException) -> web.Response:
     code = _HTTP_CODES.get(exc.status, "http_error")
-    message = (
-        exc.reason if exc.status != 413 else "request body is larger than the configured limit"
-    )
+    message = exc.reason
+    if exc.status == 413:
+        message = "request body is larger than the configured limit"
+    elif exc.status == 403 and exc.text and exc.text != f"403: {exc.reason}":
+        message = exc.text  # aiohttp-cors refusing a preflight says why
     headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
     if exc.status == 401:
         headers.update(AUTH_HEADERS)

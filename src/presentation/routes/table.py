@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints
+from kv_api.presentation.routes.console.endpoints import ConsoleEndpoints
 from kv_api.presentation.routes.contract import Operation, operations_of, routes_of
 from kv_api.presentation.routes.docs import DocsEndpoints
 from kv_api.presentation.routes.kv.endpoints import KeyValueEndpoints
@@ -20,6 +21,7 @@ FAMILIES: tuple[type, ...] = (
     WatchEndpoints,
     OpsEndpoints,
     DocsEndpoints,
+    ConsoleEndpoints,
 )
 
 
@@ -30,6 +32,11 @@ def operations() -> list[Operation]:
 def public_routes() -> frozenset[str]:
     """Route templates served without a token."""
     return frozenset(op.path for op in operations() if op.public)
+
+
+def api_routes() -> frozenset[str]:
+    """Route templates of the API itself: not the files of Swagger UI or the console."""
+    return frozenset(op.path for op in operations() if op.documented)
 
 
 def bind(endpoints: Iterable[object]) -> list[web.RouteDef]:
