@@ -14,7 +14,8 @@ APT_UPDATED := /tmp/.kv-api-apt-updated
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test test-fast lint typecheck unit bench soak clean \
-	deps deps-run deps-test deps-bench system-deps-run system-deps-test system-deps-bench
+	deps deps-run deps-test deps-bench system-deps-run system-deps-test system-deps-bench \
+	system-deps-etcd
 
 # Local convenience: older clients log in as admin/presale. Override or disable with
 # `make run KV_BOOTSTRAP_USER=` (empty) or your own name:password.
@@ -42,7 +43,8 @@ typecheck: deps-test
 unit: deps-test
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: deps-bench
+# etcd, the peer `make bench` compares with, is installed here only: the suite does not need it.
+bench: deps-bench $(if $(findstring --no-etcd,$(BENCH_ARGS)),,system-deps-etcd)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # The soak test drives the API with aiohttp alone: the runtime is all it needs.
@@ -83,6 +85,20 @@ system-deps-bench:
 	@missing=""; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then $(call apt-install,$$missing); fi
+
+# etcd-server gives /usr/bin/etcd; the bench starts its own instance on free ports. Its package
+# may start and enable a system etcd (on systemd, or where invoke-rc.d may start services):
+# when this target installed it, that service is stopped and disabled so nothing keeps running.
+system-deps-etcd:
+	@if ! command -v etcd >/dev/null; then \
+	  $(call apt-install, etcd-server); \
+	  if [ -d /run/systemd/system ]; then \
+	    $(SUDO) systemctl disable --now etcd.service >/dev/null 2>&1 || true; \
+	  elif [ -x /etc/init.d/etcd ]; then \
+	    $(SUDO) /etc/init.d/etcd stop >/dev/null 2>&1 || true; \
+	    $(SUDO) update-rc.d etcd disable >/dev/null 2>&1 || true; \
+	  fi; \
+	fi
 
 # Order-only on the system packages: they must come first (even under -j) but do not make the
 # Python packages out of date.

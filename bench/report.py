@@ -1,4 +1,5 @@
-"""One table on stdout and one JSON document: API figures next to the driver's, and targets."""
+"""One table on stdout and one JSON document: API figures next to the driver's, the
+ceiling's and etcd's, and targets."""
 
 import os
 import platform
@@ -23,6 +24,15 @@ def _share(part: Measurement | None, whole: Measurement | None) -> float | None:
     return part.requests_per_s / whole.requests_per_s
 
 
+def _median_round(
+    rounds: list[float] | None, part: Measurement | None, whole: Measurement | None
+) -> float | None:
+    """The median of the rounds' ratios when the two alternated, else of the whole runs."""
+    if rounds:
+        return statistics.median(rounds)
+    return _share(part, whole)
+
+
 @dataclass
 class Results:
     api: dict[str, Measurement] = field(default_factory=dict)
@@ -30,6 +40,10 @@ class Results:
     ceiling: dict[str, Measurement] = field(default_factory=dict)
     # API / ceiling of each round: the two alternate, so the machine's drift falls on both
     ceiling_rounds: dict[str, list[float]] = field(default_factory=dict)
+    # the peer (bench/etcd.py) and API / etcd of each round, alternated like the ceiling
+    etcd: dict[str, Measurement] = field(default_factory=dict)
+    etcd_rounds: dict[str, list[float]] = field(default_factory=dict)
+    etcd_version: str | None = None
     two_workers: dict[str, Measurement] = field(default_factory=dict)
     mixed_logins: Measurement | None = None
     watch: dict[str, Any] | None = None  # bench/watch.py
@@ -41,10 +55,13 @@ class Results:
     def ceiling_ratio(self, name: str) -> float | None:
         """API / the minimal aiohttp handler (bench/ceiling.py) for the same requests: the
         median of the rounds when they alternated, else of the whole runs."""
-        rounds = self.ceiling_rounds.get(name)
-        if rounds:
-            return statistics.median(rounds)
-        return _share(self.api.get(name), self.ceiling.get(name))
+        return _median_round(
+            self.ceiling_rounds.get(name), self.api.get(name), self.ceiling.get(name)
+        )
+
+    def etcd_ratio(self, name: str) -> float | None:
+        """API / etcd for the same load, taken like the ceiling's ratio."""
+        return _median_round(self.etcd_rounds.get(name), self.api.get(name), self.etcd.get(name))
 
     def ceiling_cpu_ratio(self, name: str) -> float | None:
         """Ceiling CPU per request / API CPU per request: what the ratio of req/s is when
@@ -126,6 +143,9 @@ HEADER = (
     "ceiling req/s",
     "ceil p99",
     "API/ceiling",
+    "etcd req/s",
+    "etcd p99",
+    "API/etcd",
     "driver req/s",
     "drv p50",
     "drv p99",
@@ -147,18 +167,27 @@ def _ratio_text(ratio: float | None) -> str:
     return f"{ratio:.2f}x" if ratio is not None else "-"
 
 
-def _ceiling_text(results: Results, name: str) -> str:
-    rounds = results.ceiling_rounds.get(name)
-    text = _ratio_text(results.ceiling_ratio(name))
+def _rounds_text(ratio: float | None, rounds: list[float] | None) -> str:
+    """The median ratio and, when there were rounds, their range in brackets."""
+    text = _ratio_text(ratio)
     if rounds and len(rounds) > 1:
         text += f" ({min(rounds):.2f}-{max(rounds):.2f})"
     return text
+
+
+def _ceiling_text(results: Results, name: str) -> str:
+    return _rounds_text(results.ceiling_ratio(name), results.ceiling_rounds.get(name))
+
+
+def _etcd_text(results: Results, name: str) -> str:
+    return _rounds_text(results.etcd_ratio(name), results.etcd_rounds.get(name))
 
 
 def rows(results: Results) -> list[tuple[str, ...]]:
     table: list[tuple[str, ...]] = []
     for name, api in results.api.items():
         driver, ceiling = results.driver.get(name), results.ceiling.get(name)
+        etcd = results.etcd.get(name)
         table.append(
             (
                 name,
@@ -170,6 +199,9 @@ def rows(results: Results) -> list[tuple[str, ...]]:
                 _fmt(ceiling.requests_per_s if ceiling else None),
                 _fmt(ceiling.p99_ms if ceiling else None, 2),
                 _ceiling_text(results, name),
+                _fmt(etcd.requests_per_s if etcd else None),
+                _fmt(etcd.p99_ms if etcd else None, 2),
+                _etcd_text(results, name),
                 _fmt(driver.requests_per_s if driver else None),
                 _fmt(driver.p50_ms if driver else None, 2),
                 _fmt(driver.p99_ms if driver else None, 2),
@@ -188,7 +220,7 @@ def rows(results: Results) -> list[tuple[str, ...]]:
                 "-",
                 _fmt(logins.p50_ms, 2),
                 _fmt(logins.p99_ms, 2),
-                *["-"] * 9,
+                *["-"] * 12,
                 str(logins.errors),
                 "-",
             )
@@ -216,12 +248,33 @@ def render(results: Results) -> str:
             f"{two.requests_per_s:,.0f} req/s ({_ratio_text(results.scaling(name))}), "
             f"p99 {one.p99_ms:.2f} -> {two.p99_ms:.2f} ms"
         )
+    for name, etcd in results.etcd.items():
+        out.append(etcd_line(results, name, etcd))
     if results.watch is not None:
         out.append(results.watch["summary"])
     for target in targets(results):
         verdict = {True: "met", False: "NOT met", None: "not known"}[target.met]
         out.append(f"target {target.name}: {target.wanted}, got {target.actual}: {verdict}")
     return "\n".join(out)
+
+
+def etcd_line(results: Results, name: str, etcd: Measurement) -> str:
+    """CPU per request beside the req/s ratio: etcd is one process, the API two (itself and
+    Tarantool), so the sum is what compares."""
+    api = results.api[name]
+    cpu = "-"
+    if api.cpu_us is not None and etcd.cpu_us is not None:
+        tarantool = api.tarantool_cpu_us or 0.0
+        cpu = (
+            f"CPU us/req API {api.cpu_us:,.0f} + Tarantool {tarantool:,.0f}"
+            f" = {api.cpu_us + tarantool:,.0f}, etcd {etcd.cpu_us:,.0f}"
+        )
+    label = " ".join(filter(None, ("etcd", results.etcd_version, name)))
+    return (
+        f"{label}: API/etcd {_etcd_text(results, name)} by req/s"
+        f" ({api.requests_per_s:,.0f} / {etcd.requests_per_s:,.0f}), p99"
+        f" {api.p99_ms:.2f} / {etcd.p99_ms:.2f} ms, {etcd.errors} etcd errors; {cpu}"
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -245,6 +298,8 @@ def document(results: Results, config: dict[str, Any], load: dict[str, Any]) -> 
         "api": {name: m.as_dict() for name, m in results.api.items()},
         "driver": {name: m.as_dict() for name, m in results.driver.items()},
         "ceiling": {name: m.as_dict() for name, m in results.ceiling.items()},
+        "etcd": {name: m.as_dict() for name, m in results.etcd.items()},
+        "etcd_version": results.etcd_version,
         "two_workers": {name: m.as_dict() for name, m in results.two_workers.items()},
         "mixed_logins": results.mixed_logins.as_dict() if results.mixed_logins else None,
         "watch": results.watch,
@@ -263,6 +318,14 @@ def document(results: Results, config: dict[str, Any], load: dict[str, Any]) -> 
         },
         "ceiling_rounds": {
             name: [round(r, 3) for r in rounds] for name, rounds in results.ceiling_rounds.items()
+        },
+        "etcd_ratios": {
+            name: round(r, 3)
+            for name in results.etcd
+            if (r := results.etcd_ratio(name)) is not None
+        },
+        "etcd_rounds": {
+            name: [round(r, 3) for r in rounds] for name, rounds in results.etcd_rounds.items()
         },
         "scaling": {
             name: round(r, 3)

@@ -1,4 +1,5 @@
-"""`make bench`: the API under wrk load next to the raw asynctnt driver, in one run.
+"""`make bench`: the API under wrk load next to the raw asynctnt driver, a minimal aiohttp
+handler and etcd, in one run.
 
 python -m bench.run [--duration 8] [--workers 1] [--connections 16] [--scenarios read10,...]
 """
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import wrk
+from bench import etcd, wrk
 from bench.chart import draw
 from bench.report import document, machine, render
 from bench.runner import ALL_SCENARIOS, Bench
@@ -34,6 +35,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-ceiling",
         action="store_true",
         help="skip the minimal aiohttp handler (bench/ceiling.py)",
+    )
+    parser.add_argument(
+        "--no-etcd",
+        dest="etcd",
+        action="store_false",
+        help="skip the peer: etcd on the same read10 and write1000 loads (bench/etcd.py)",
     )
     parser.add_argument(
         "--no-placement",
@@ -88,6 +95,7 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
         "scenarios",
         "rounds",
         "placement",
+        "etcd",
     )
     return {key: getattr(args, key) for key in keys}
 
@@ -95,6 +103,8 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wrk.require_wrk()
+    if args.etcd and set(args.scenarios) & set(etcd.SCENARIOS):
+        etcd.require_etcd()
     started, load_before = time.monotonic(), load_average()
     with tempfile.TemporaryDirectory(prefix="kv-bench-") as tmp:
         bench = Bench(args, Path(tmp))

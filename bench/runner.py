@@ -1,4 +1,5 @@
-"""One benchmark run: the processes, the wrk scenarios against the API, then the driver."""
+"""One benchmark run: the processes, the wrk scenarios against the API (alternating with the
+ceiling and etcd where they share a scenario), then the driver."""
 
 import argparse
 import asyncio
@@ -10,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import api_client, driver, profile, watch, wrk
+from bench import api_client, driver, etcd, profile, watch, wrk
 from bench.cpu import tree_seconds
 from bench.payloads import Batch, batches, dataset, login_body
 from bench.placement import Placement
@@ -42,6 +43,22 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
+def round_ratios(api: list[Measurement], other: list[Measurement]) -> list[float]:
+    """API / the other side's req/s, round by round (a round the other did not serve is left
+    out rather than divided by zero)."""
+    return [
+        mine.requests_per_s / theirs.requests_per_s
+        for mine, theirs in zip(api, other, strict=True)
+        if theirs.requests_per_s
+    ]
+
+
+def round_order(sides: list[str], index: int) -> list[str]:
+    """Who goes first rotates round by round (with two sides: API first, then the other)."""
+    shift = index % len(sides)
+    return sides[shift:] + sides[:shift]
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, work_dir: Path) -> None:
         self.args = args
@@ -53,6 +70,8 @@ class Bench:
         self.api = ApiServer(work_dir / "api", self.tarantool, args.workers, extra)
         self.user: api_client.BenchUser | None = None
         self.placement = Placement.plan(args.placement)
+        self.etcd_names = [n for n in args.scenarios if n in etcd.SCENARIOS] if args.etcd else []
+        self.etcd: etcd.EtcdServer | None = None
 
     def prepare(self) -> None:
         log(f"starting tarantool and kv-api serve --workers {self.args.workers}")
@@ -63,10 +82,38 @@ class Bench:
         for name in ("write1000", *KV_SCENARIOS):
             run_async(api_client.check_batch(self.api.base_url, self.user, self.batches[name]))
         log(f"ready: {self.api.base_url} as {self.user.username}; request bodies checked")
+        if self.etcd_names:
+            self.start_etcd()
+
+    def start_etcd(self) -> None:
+        self.results.etcd_version = etcd.version()
+        self.etcd = etcd.EtcdServer(self.work_dir / "etcd")
+        log(f"starting etcd {self.results.etcd_version} with its data in {etcd.DATA_ROOT}")
+        self.etcd.start(cpus=self.etcd_cpus())
+        self.etcd.load([self.batches["write1000"], *(self.batches[n] for n in self.etcd_names)])
+        log(f"etcd ready: {self.etcd.base_url}; the data set loaded, txn bodies checked")
+
+    def etcd_cpus(self) -> frozenset[int] | None:
+        """The CPUs the API and Tarantool use between them: etcd is both server and store in
+        one process, so it gets what the pair gets (and shares wrk's CPU as Tarantool does)."""
+        if self.placement.server is None or self.placement.load is None:
+            return None
+        return self.placement.server | self.placement.load
+
+    def stop_etcd(self) -> None:
+        if self.etcd is not None:
+            self.etcd.stop()
+            self.etcd = None
 
     def stop(self) -> None:
-        self.api.stop()
-        self.tarantool.stop()
+        """Every process this run started, each by its own PID, even when one stop fails."""
+        try:
+            self.stop_etcd()
+        finally:
+            try:
+                self.api.stop()
+            finally:
+                self.tarantool.stop()
 
     def kv_job(self, batch: Batch, connections: int, base_url: str | None = None) -> wrk.WrkJob:
         assert self.user is not None
@@ -103,6 +150,19 @@ class Bench:
             env,
             connections,
             connections,
+            cpus=self.placement.load,
+        )
+
+    def etcd_job(self, batch: Batch, connections: int) -> wrk.WrkJob:
+        assert self.etcd is not None
+        body = self.work_dir / f"etcd-{batch.name}.json"
+        body.write_bytes(etcd.txn_bytes(batch))
+        return wrk.WrkJob(
+            self.etcd.base_url + etcd.TXN_PATH,
+            "etcd.lua",
+            {"BENCH_BODY_FILE": str(body)},
+            connections,
+            self.args.threads,
             cpus=self.placement.load,
         )
 
@@ -148,9 +208,16 @@ class Bench:
         return self.run_on(self.api.pid, name, job, size)
 
     def run_on(
-        self, pid: int, name: str, job: wrk.WrkJob, size: int, seconds: float | None = None
+        self,
+        pid: int,
+        name: str,
+        job: wrk.WrkJob,
+        size: int,
+        seconds: float | None = None,
+        uses_tarantool: bool = True,
     ) -> Measurement:
-        """wrk against the server `pid`, with that server's and Tarantool's CPU per request."""
+        """wrk against the server `pid`, with that server's and (when it is the server's
+        store) Tarantool's CPU per request."""
         api_cpu, server_cpu = tree_seconds(pid), self.tarantool_cpu()
         measured = wrk.run(job, self.args.duration if seconds is None else seconds, size)
         api_cpu = tree_seconds(pid) - api_cpu
@@ -158,20 +225,21 @@ class Bench:
         if measured.errors:
             self.explain_errors(name, job, measured)
         count = max(1, measured.requests)
-        return replace(
-            measured, cpu_us=api_cpu / count * 1e6, tarantool_cpu_us=server_cpu / count * 1e6
-        )
+        store_cpu = server_cpu / count * 1e6 if uses_tarantool else None
+        return replace(measured, cpu_us=api_cpu / count * 1e6, tarantool_cpu_us=store_cpu)
 
     def explain_errors(self, name: str, job: wrk.WrkJob, measured: Measurement) -> None:
         assert self.user is not None
         if name == "login":
             body = login_body(self.user.username, self.user.password)
             headers: dict[str, str] = {}
+        elif job.script == "etcd.lua":
+            body, headers = etcd.txn_bytes(self.batches[name]), {}
         else:
             body, headers = self.batches[name].body_bytes(0), self.user.headers()
         sample = run_async(api_client.sample_answer(job.url, body, headers))
         log(
-            f"api {name}: {measured.errors} errors ({measured.non_2xx} non-2xx, "
+            f"{job.script} {name}: {measured.errors} errors ({measured.non_2xx} non-2xx, "
             f"statuses {measured.statuses or 'not counted'}); one request now: {sample}"
         )
 
@@ -206,35 +274,42 @@ class Bench:
             f"{session.user_id}:{session.token_version}:{session.token_id}",
         ).start(cpus=self.placement.server)
 
-    def measure_against_ceiling(self, name: str, ceiling: CeilingServer) -> None:
-        """The API and the ceiling in alternating rounds (API first, then the ceiling first,
-        ...) of duration / rounds each: a machine whose speed drifts during the run (a busy
-        neighbour, a throttled CPU) then moves both, and the ratio is the rounds' median."""
+    def measure_alternating(self, name: str, ceiling: CeilingServer | None) -> None:
+        """The API and its references for this scenario (the ceiling, etcd) in rounds of
+        duration / rounds each, who goes first rotating: a machine whose speed drifts during
+        the run (a busy neighbour, a throttled CPU) then moves them all, and each ratio is the
+        median of its rounds."""
         batch = self.batches[name]
-        jobs = {
-            "api": (self.api.pid, self.kv_job(batch, self.args.connections)),
-            "ceiling": (ceiling.pid, self.kv_job(batch, self.args.connections, ceiling.base_url)),
-        }
+        connections = self.args.connections
+        # side: (the server's PID, its wrk job, whether Tarantool is its store)
+        sides = {"api": (self.api.pid, self.kv_job(batch, connections), True)}
+        if ceiling is not None:
+            job = self.kv_job(batch, connections, ceiling.base_url)
+            sides["ceiling"] = (ceiling.pid, job, True)
+        if self.etcd is not None and name in self.etcd_names:
+            sides["etcd"] = (self.etcd.pid, self.etcd_job(batch, connections), False)
         rounds = max(1, self.args.rounds)
         part = self.args.duration / rounds
-        log(f"api and ceiling {name}: {rounds} rounds of {part:.0f}s each")
+        log(f"{' and '.join(sides)} {name}: {rounds} rounds of {part:.0f}s each")
         if self.args.warmup > 0:
-            for _, job in jobs.values():
+            for _, job, _ in sides.values():
                 wrk.run(job, self.args.warmup, batch.size)
-        measured: dict[str, list[Measurement]] = {"api": [], "ceiling": []}
+        measured: dict[str, list[Measurement]] = {side: [] for side in sides}
         with profile.recording(self.args.profile, name, self.api.pid, self.args.duration):
             for index in range(rounds):
-                order = ("api", "ceiling") if index % 2 == 0 else ("ceiling", "api")
-                for side in order:
-                    pid, job = jobs[side]
-                    measured[side].append(self.run_on(pid, name, job, batch.size, part))
+                for side in round_order(list(sides), index):
+                    pid, job, uses_tarantool = sides[side]
+                    measured[side].append(
+                        self.run_on(pid, name, job, batch.size, part, uses_tarantool)
+                    )
         self.results.api[name] = combine(measured["api"])
-        self.results.ceiling[name] = combine(measured["ceiling"])
-        self.results.ceiling_rounds[name] = [
-            api.requests_per_s / top.requests_per_s
-            for api, top in zip(measured["api"], measured["ceiling"], strict=True)
-            if top.requests_per_s
-        ]
+        for side, whole, per_round in (
+            ("ceiling", self.results.ceiling, self.results.ceiling_rounds),
+            ("etcd", self.results.etcd, self.results.etcd_rounds),
+        ):
+            if side in measured:
+                whole[name] = combine(measured[side])
+                per_round[name] = round_ratios(measured["api"], measured[side])
 
     def measure_scaling(self, names: list[str]) -> None:
         """The same scenarios with two API workers, against the same Tarantool."""
@@ -278,13 +353,17 @@ class Bench:
         ceiling = None if self.args.no_ceiling or not ceiling_names else self.start_ceiling()
         try:
             for name in self.args.scenarios:
-                if ceiling is not None and name in ceiling_names:
-                    self.measure_against_ceiling(name, ceiling)
+                with_ceiling = ceiling if name in ceiling_names else None
+                if with_ceiling is not None or name in self.etcd_names:
+                    self.measure_alternating(name, with_ceiling)
                 else:
                     self.measure_api(name)
         finally:
-            if ceiling is not None:
-                ceiling.stop()
+            try:
+                if ceiling is not None:
+                    ceiling.stop()
+            finally:
+                self.stop_etcd()  # its part is done: it should not sit beside what follows
         scaling = [name for name in SCALING_SCENARIOS if name in self.args.scenarios]
         if self.args.scaling and self.args.workers == 1 and scaling:
             self.measure_scaling(scaling)

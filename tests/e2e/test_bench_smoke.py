@@ -164,14 +164,16 @@ async def test_ceiling_answers_the_bench_bodies_as_the_api_does(
         ceiling.stop()
 
 
-def test_chart_draws_api_ceiling_and_driver(tmp_path: Any) -> None:
+def test_chart_draws_api_ceiling_etcd_and_driver(tmp_path: Any) -> None:
     def measured(rate: float) -> Measurement:
         return Measurement(requests=int(rate * 10), seconds=10, batch_size=10, p50_ms=1, p99_ms=3)
 
     results = Results(
-        api={"read10": measured(2000)},
+        api={"read10": measured(2000), "write1000": measured(400)},
         ceiling={"read10": measured(3000)},
+        etcd={"read10": measured(800), "write1000": measured(20)},
         driver={"read10": measured(8000)},
     )
     svg = draw(results, tmp_path / "latest.svg", "test run").read_text()
     assert "ceiling" in svg and "driver" in svg and "0.67x" in svg
+    assert "etcd" in svg and "2.50x" in svg and "20.00x" in svg  # API / etcd on etcd's bars
