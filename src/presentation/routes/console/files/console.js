@@ -24,6 +24,7 @@ const state = {
   stored: null, // the value stored now, after a conflict
   feed: null, // AbortController of the change feed
   revision: 0, // the last revision whose changes have all been applied
+  lastEventId: null, // the stream's last id when it is inside a revision (`N.K`), else null
 };
 
 class ApiError extends Error {
@@ -640,8 +641,10 @@ async function startFeed() {
   try {
     // the current revision first, then the stream from there: nothing in between is missed
     state.revision = JSON.parse(await api("GET", "/api/watch?timeout=0")).revision;
+    state.lastEventId = null;
   } catch {
     state.revision = null; // the stream starts from now, as a watch without `since` does
+    state.lastEventId = null;
   }
   follow(feed);
 }
@@ -663,7 +666,8 @@ async function follow(feed) {
       const headers = { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" };
       let path = "/api/watch";
       if (first && state.revision !== null) path += `?since=${state.revision}`;
-      else if (state.revision !== null) headers["Last-Event-ID"] = String(state.revision);
+      else if (state.revision !== null)
+        headers["Last-Event-ID"] = state.lastEventId ?? String(state.revision);
       const response = await fetch(path, { headers, signal: connection.signal, cache: "no-store" });
       if (response.ok) {
         first = false;
@@ -672,6 +676,10 @@ async function follow(feed) {
         const end = await readStream(response.body, heard, (retry) => {
           wait = retry;
         });
+        if (end && end.reason === "token_expired") {
+          sessionOver("Your session has expired. Log in again.");
+          return;
+        }
         if (end && end.reason === "session_ended") {
           sessionOver(
             "Your session has ended (a logout, a password change or the account deleted). " +
@@ -705,6 +713,7 @@ async function follow(feed) {
 // The history the stream would resume from is gone: list again, watch from now.
 async function caughtUp(revision) {
   state.revision = revision;
+  state.lastEventId = null;
   await listFrom(state.pages.at(-1), state.pages);
 }
 
@@ -729,7 +738,11 @@ async function readStream(body, heard, setRetry) {
           const data = JSON.parse(event.data.join("\n"));
           if (event.type === "end") return data;
           if (event.type === "message") changed(data);
-          if (event.id !== null) state.revision = Number(event.id);
+          if (event.id !== null) {
+            // `N`, or `N.K` inside a revision that comes in fragments: resume from exactly there
+            state.lastEventId = event.id;
+            state.revision = Number(event.id.split(".")[0]);
+          }
         }
         event = { type: "message", data: [], id: null };
         continue;
