@@ -3,6 +3,8 @@ import asyncio
 import logging
 import sys
 
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.quotas import parse_own_limit
 from kv_api.infrastructure.settings import Settings, StartupError
 from kv_api.infrastructure.settings_loader import load_settings
 from kv_api.presentation.logs import configure_logging
@@ -57,6 +59,27 @@ def _add_user_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     delete.add_argument("name")
     listing = actions.add_parser("list", help="print account names, one per line")
     listing.add_argument("--limit", type=int, default=100_000, help="at most this many")
+    quota = actions.add_parser(
+        "quota",
+        help="show a user's usage and limits; --keys and --bytes set its own limits "
+        "(N, none for unlimited, default for the server's), at once in every process",
+    )
+    quota.add_argument("name")
+    quota.add_argument("--keys", help="keys it may store: N, none or default")
+    quota.add_argument("--bytes", help="stored bytes it may hold: N, none or default")
+
+
+def _parse_quota(args: argparse.Namespace) -> str | None:
+    """Turns --keys and --bytes into own limits on args; the problem in one line, or None."""
+    for option in ("keys", "bytes"):
+        given = getattr(args, option)
+        if given is None:
+            continue
+        try:
+            setattr(args, option, parse_own_limit(given, option))
+        except InvalidField as exc:
+            return f"--{option} {given!r}: {exc.fields[option][0]}"
+    return None
 
 
 def _admin_level(level: str) -> str:
@@ -65,6 +88,11 @@ def _admin_level(level: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "user" and args.user_command == "quota":
+        problem = _parse_quota(args)
+        if problem is not None:
+            print(f"kv-api: {problem}", file=sys.stderr)
+            return 2
     try:
         settings = load_settings()
         if args.command == "serve":
