@@ -13,27 +13,28 @@ local usage = box.schema.space.create('kv_usage', {
 })
 usage:create_index('primary', {if_not_exists = true, parts = {'owner'}})
 
--- The usage of the pairs already stored, counted in one pass that never yields, so no write
--- can fall between the count and its rows. Counted afresh on a second run (a run cut short
--- is not recorded): own limits already set stay. Pairs of accounts already gone get no row.
-local counts = {}
-for _, t in box.space.kv_data:pairs() do
-    local c = counts[t[1]]
-    if c == nil then
-        c = {0, 0}
-        counts[t[1]] = c
+-- The usage of the pairs already stored, 100 accounts per transaction: an account's pairs are
+-- counted and its row written with no yield in between, so no write of its can fall between
+-- the two; the commits between the chunks let other requests run during a long count.
+-- Counted afresh on a second run (a run cut short is not recorded); own limits already set
+-- stay. Accounts without pairs get no row until they write.
+local data, users = box.space.kv_data, box.space.kv_users
+local function count(uid)
+    local keys, bytes = 0, 0
+    for _, t in data:pairs({uid}, {iterator = 'EQ'}) do
+        keys, bytes = keys + 1, bytes + t:bsize()
     end
-    c[1], c[2] = c[1] + 1, c[2] + t:bsize()
+    if usage:get(uid) ~= nil then
+        usage:update(uid, {{'=', 2, keys}, {'=', 3, bytes}})
+    elseif keys > 0 then
+        usage:insert{uid, keys, bytes, box.NULL, box.NULL}
+    end
 end
-box.atomic(function()
-    for _, u in usage:pairs() do
-        if counts[u[1]] == nil then counts[u[1]] = {0, 0} end
-    end
-    for owner, c in pairs(counts) do
-        if usage:get(owner) ~= nil then
-            usage:update(owner, {{'=', 2, c[1]}, {'=', 3, c[2]}})
-        elseif box.space.kv_users:get(owner) ~= nil then
-            usage:insert{owner, c[1], c[2], box.NULL, box.NULL}
-        end
-    end
-end)
+
+local chunk = users:select({}, {limit = 100})
+while #chunk > 0 do
+    box.atomic(function()
+        for _, user in ipairs(chunk) do count(user[1]) end
+    end)
+    chunk = users:select({chunk[#chunk][1]}, {iterator = 'GT', limit = 100})
+end

@@ -74,6 +74,21 @@ class TestValues:
     def test_booleans(self, text: str, value: bool) -> None:
         assert load_settings({"KV_ACCESS_LOG": text}).access_log is value
 
+    def test_tenant_settings(self) -> None:
+        defaults = load_settings({})
+        assert (defaults.user_max_keys, defaults.user_max_bytes) == (250_000, 64 * 1024 * 1024)
+        assert (defaults.user_max_inflight, defaults.registration) == (32, "open")
+        settings = load_settings(
+            {
+                "KV_USER_MAX_KEYS": "None",
+                "KV_USER_MAX_BYTES": "0",
+                "KV_USER_MAX_INFLIGHT": "8",
+                "KV_REGISTRATION": "Closed",
+            }
+        )
+        assert (settings.user_max_keys, settings.user_max_bytes) == (None, 0)
+        assert (settings.user_max_inflight, settings.registration) == (8, "closed")
+
     def test_replica_list(self) -> None:
         settings = load_settings({"KV_TARANTOOL_REPLICA_URIS": "a:1, b:2,"})
         assert settings.replicas == (TarantoolAddress("a", 1), TarantoolAddress("b", 2))
@@ -106,6 +121,12 @@ BAD_VALUES = [
     ("KV_LOG_FORMAT", "xml"),
     ("KV_MAX_ITEMS", "0"),
     ("KV_TARANTOOL_REQUEST_TIMEOUT", "soon"),
+    ("KV_USER_MAX_KEYS", "-1"),
+    ("KV_USER_MAX_KEYS", "lots"),
+    ("KV_USER_MAX_BYTES", "64MiB"),
+    ("KV_USER_MAX_BYTES", str(2**50 + 1)),
+    ("KV_USER_MAX_INFLIGHT", "0"),
+    ("KV_REGISTRATION", "invite-only"),
 ]
 
 
