@@ -79,7 +79,8 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
         "TooManyRequests",
         "too many attempts: failed logins or password guesses for this user or client "
         "address, or registrations from this address; `too_many_requests`: the caller "
-        "already has its limit of requests in progress (KV_USER_MAX_INFLIGHT)",
+        "already has its limit of requests in progress (KV_USER_MAX_INFLIGHT), answered a "
+        "second after the request",
         _error("rate_limited", "too many failed login attempts; try again later"),
         {"Retry-After": _RETRY_AFTER},
     ),

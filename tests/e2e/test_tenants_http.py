@@ -5,6 +5,7 @@ registration, each user's cap of requests in flight, and the users near their qu
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from kv_api.application.users.quota import SetQuota
 from kv_api.domain.quotas import Own, QuotaPolicy
 from kv_api.infrastructure.tarantool.client import TarantoolClient
-from kv_api.presentation.app import CONTAINER
+from kv_api.presentation.app import CONTAINER, IN_FLIGHT
 from tests.e2e.conftest import PASSWORD, Client, bearer, register
 from tests.e2e.observability import parse_metrics, value
 from tests.e2e.test_openapi import assert_documented
@@ -26,6 +27,12 @@ DEFAULTS = QuotaPolicy().defaults
 
 async def _set_quota(api: Client, username: str, **limits: Any) -> None:
     assert await api.server.app[CONTAINER].set_quota()(SetQuota(username, **limits))
+
+
+async def _app_user_id(api: Client, username: str) -> int:
+    found = await api.server.app[CONTAINER].users().by_username(username.casefold())
+    assert found is not None
+    return int(found.id)
 
 
 async def _user_id(store: TarantoolClient, username: str) -> int:
@@ -129,14 +136,16 @@ async def test_one_users_requests_in_flight_are_capped(
     api = await make_api(user_max_inflight=2)
     user, other = await register(api), await register(api)
     auth, share = bearer(user["token"]), api.server.app[CONTAINER].user_share()
-    uid = int((await api.server.app[CONTAINER].users().by_username(user["username"].casefold())).id)
+    uid = await _app_user_id(api, user["username"])
     port = api.server.port
     assert port is not None
     uploads += [SlowUpload(port, user["token"]) for _ in range(2)]
     await until(lambda: share.holding(uid) == 2, "both slow writes are in progress")
 
+    started = time.monotonic()
     refused = await api.post("/api/read", json={"keys": ["k"]}, headers=auth)
     assert refused.status == 429 and refused.headers["Retry-After"] == "1"
+    assert time.monotonic() - started >= share.hold * 0.9  # a loop of refusals is paced
     body = await refused.json()
     assert body["error"]["code"] == "too_many_requests"
     assert_documented("/api/read", "post", 429, body, refused.headers)
@@ -149,6 +158,27 @@ async def test_one_users_requests_in_flight_are_capped(
     assert statuses == [200, 200]
     await until(lambda: share.holding(uid) == 0, "the slow writes are answered")
     assert (await api.post("/api/read", json={"keys": ["k"]}, headers=auth)).status == 200
+
+
+async def test_a_held_refusal_is_answered_at_once_when_the_drain_begins(
+    make_api: Any, uploads: list[SlowUpload]
+) -> None:
+    api = await make_api(user_max_inflight=1)
+    user = await register(api)
+    share = api.server.app[CONTAINER].user_share()
+    port = api.server.port
+    assert port is not None
+    uid = await _app_user_id(api, user["username"])
+    uploads.append(SlowUpload(port, user["token"]))
+    await until(lambda: share.holding(uid) == 1, "the slow write holds the user's one slot")
+    started = time.monotonic()
+    refused = asyncio.ensure_future(
+        api.post("/api/read", json={"keys": ["k"]}, headers=bearer(user["token"]))
+    )
+    await asyncio.sleep(0.2)
+    api.server.app[IN_FLIGHT].stop_waiting()
+    assert (await refused).status == 429
+    assert time.monotonic() - started < share.hold
 
 
 async def test_metrics_count_the_users_at_and_near_their_quota(make_api: Any) -> None:

@@ -13,6 +13,7 @@ from time import perf_counter
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from kv_api.application.errors import TooManyInFlight
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.errors import Handler, response_for
 from kv_api.presentation.http.inflight import InFlightRequests
@@ -85,7 +86,12 @@ def edge_middleware(
                     raise unrouted
                 if not authenticate.known(request):
                     await authenticate.verify(request)
-                holder = share.enter(request)
+                try:
+                    holder = share.enter(request)
+                except TooManyInFlight:
+                    # answered after its Retry-After, or at once when the shutdown drain begins
+                    await in_flight.unless_draining(asyncio.sleep(share.hold))
+                    raise
                 response = await handler(request)
             except asyncio.CancelledError:
                 status = CLIENT_CLOSED

@@ -1,6 +1,6 @@
 """Each user's requests in progress in this process, capped: one account cannot hold every
 turn of the event loop and every storage call in flight while the others wait behind it.
-Past the cap the request is answered `429` at once (docs/decisions/017)."""
+Past the cap the request is answered `429`, with no storage call (docs/decisions/017)."""
 
 from aiohttp import web
 
@@ -13,9 +13,21 @@ from kv_api.presentation.http.auth import SESSION_KEY
 UNCAPPED_ROUTES = frozenset({"/api/watch"})
 
 
+# A refusal is answered this long after its request arrives: a client that resends
+# at once would otherwise make its refusals a loop that costs the process about as much as
+# serving it, and the others would gain nothing (docs/performance.md, noisy neighbour).
+REFUSAL_HOLD_S = 1.0
+
+
 class UserShare:
-    def __init__(self, limit: int, uncapped: frozenset[str] = UNCAPPED_ROUTES) -> None:
+    def __init__(
+        self,
+        limit: int,
+        uncapped: frozenset[str] = UNCAPPED_ROUTES,
+        hold: float = REFUSAL_HOLD_S,
+    ) -> None:
         self.limit = limit
+        self.hold = hold
         self._uncapped = uncapped
         self._counts: dict[int, int] = {}
 
