@@ -19,11 +19,13 @@ import orjson
 import uvloop
 from aiohttp import web
 
+from kv_api.domain.quotas import QuotaPolicy
 from kv_api.presentation.gc_tuning import timed_collection, tune_for_serving
 from kv_api.presentation.housekeeping import Housekeeping
 
 MAX_READ_BYTES = 16 * 1024 * 1024
 CHANGES_KEEP = 100_000  # the API's default KV_CHANGES_KEEP
+QUOTA = QuotaPolicy().defaults  # the API's default KV_USER_MAX_KEYS and KV_USER_MAX_BYTES
 CONNECTION = web.AppKey("connection", asynctnt.Connection)
 SESSION = web.AppKey("session", tuple)
 _pack = msgspec.msgpack.Encoder().encode
@@ -49,6 +51,7 @@ async def write(request: web.Request) -> web.Response:
     keys = list(data)
     tuples = [head + _pack(key) + _pack(value) for key, value in data.items()]
     args = [*request.app[SESSION], False, keys, tuples, None, None, None, CHANGES_KEEP]
+    args += [QUOTA.keys, QUOTA.bytes]
     response = await request.app[CONNECTION].call("kv_write", args)
     written, skipped, revision = response.body[0]
     response.body.clear()

@@ -87,7 +87,9 @@ class Caller:
     """One client's calls: the same arguments every time, or for a conditional writer the
     same with its expected versions, which follow its wins."""
 
-    EXPECTED = 8  # kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep)
+    # kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep, max_keys,
+    # max_bytes)
+    EXPECTED = 8
 
     def __init__(self, function: str, args: list[Any], version: int | None = None) -> None:
         self.function = function

@@ -35,14 +35,16 @@ local function cost(name, call)
     print(string.format('%-44s %7.0f us per call', name, (clock.thread() - started) / 200 * 1e6))
 end
 local write, read = kv_write, kv_read
+-- the default quota (KV_USER_MAX_KEYS, KV_USER_MAX_BYTES), as the API passes it
+local MAX_KEYS, MAX_BYTES = 250000, 64 * 1024 * 1024
 cost('kv_write, 1,000 pairs', function()
-    write(uid, 0, 'jti', false, keys, tuples, NULL, NULL, NULL, 100000)
+    write(uid, 0, 'jti', false, keys, tuples, NULL, NULL, NULL, 100000, MAX_KEYS, MAX_BYTES)
 end)
 cost('kv_write, 1,000 pairs with a ttl', function()
-    write(uid, 0, 'jti', false, keys, tuples, 3600, NULL, NULL, 100000)
+    write(uid, 0, 'jti', false, keys, tuples, 3600, NULL, NULL, 100000, MAX_KEYS, MAX_BYTES)
 end)
 cost('kv_write, 1,000 failing conditions', function()
-    write(uid, 0, 'jti', false, keys, tuples, NULL, NULL, expected, 100000)
+    write(uid, 0, 'jti', false, keys, tuples, NULL, NULL, expected, 100000, MAX_KEYS, MAX_BYTES)
 end)
 cost('kv_read, 10 keys', function() read(uid, 0, 'jti', {unpack(keys, 1, 10)}, 1e9) end)
 cost('kv_read, 1,000 keys', function() read(uid, 0, 'jti', keys, 1e9) end)

@@ -47,6 +47,7 @@ class Results:
     two_workers: dict[str, Measurement] = field(default_factory=dict)
     mixed_logins: Measurement | None = None
     watch: dict[str, Any] | None = None  # bench/watch.py
+    neighbour: dict[str, Any] | None = None  # bench/neighbour.py
 
     def ratio(self, name: str) -> float | None:
         """API / raw driver for the same batch."""
@@ -252,6 +253,8 @@ def render(results: Results) -> str:
         out.append(etcd_line(results, name, etcd))
     if results.watch is not None:
         out.append(results.watch["summary"])
+    if results.neighbour is not None:
+        out.append(results.neighbour["summary"])
     for target in targets(results):
         verdict = {True: "met", False: "NOT met", None: "not known"}[target.met]
         out.append(f"target {target.name}: {target.wanted}, got {target.actual}: {verdict}")
@@ -303,6 +306,7 @@ def document(results: Results, config: dict[str, Any], load: dict[str, Any]) -> 
         "two_workers": {name: m.as_dict() for name, m in results.two_workers.items()},
         "mixed_logins": results.mixed_logins.as_dict() if results.mixed_logins else None,
         "watch": results.watch,
+        "neighbour": results.neighbour,
         "ratios": {
             name: round(r, 3) for name in results.api if (r := results.ratio(name)) is not None
         },

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import api_client, driver, etcd, profile, watch, wrk
+from bench import api_client, driver, etcd, neighbour, profile, watch, wrk
 from bench.cpu import tree_seconds
 from bench.payloads import Batch, batches, dataset, login_body
 from bench.placement import Placement
@@ -23,7 +23,7 @@ from kv_api.presentation.gc_tuning import tune_for_serving
 
 T = TypeVar("T")
 KV_SCENARIOS = ("read10", "write10", "write1000", "read1000", "write1000_ttl", "cas1000")
-ALL_SCENARIOS = (*KV_SCENARIOS, "login", "mixed", "watch")
+ALL_SCENARIOS = (*KV_SCENARIOS, "login", "mixed", "watch", "neighbour")
 SCALING_SCENARIOS = ("read10", "write1000")  # measured again with two API workers
 # Per-request framework cost dominates these; for write1000 the API's C write path outruns a
 # minimal Python handler, so a "ceiling" there would be a floor.
@@ -115,14 +115,23 @@ class Bench:
             finally:
                 self.tarantool.stop()
 
-    def kv_job(self, batch: Batch, connections: int, base_url: str | None = None) -> wrk.WrkJob:
-        assert self.user is not None
+    def kv_job(
+        self,
+        batch: Batch,
+        connections: int,
+        base_url: str | None = None,
+        user: api_client.BenchUser | None = None,
+        script: str = "kv.lua",
+    ) -> wrk.WrkJob:
+        """`batch` as `user` (the bench user by default) sends it."""
+        user = user or self.user
+        assert user is not None
         body = self.work_dir / f"{batch.name}.json"
         body.write_bytes(batch.body_bytes())
-        env = {"BENCH_TOKEN": self.user.token, "BENCH_BODY_FILE": str(body)}
+        env = {"BENCH_TOKEN": user.token, "BENCH_BODY_FILE": str(body)}
         return wrk.WrkJob(
             (base_url or self.api.base_url) + batch.path(),
-            "kv.lua",
+            script,
             env,
             connections,
             self.args.threads,
@@ -185,6 +194,8 @@ class Bench:
                 self.measure_mixed()
             elif name == "watch":
                 self.measure_watch()
+            elif name == "neighbour":
+                self.measure_neighbour()
             elif name == "login":
                 # no warm-up run: its last logins would still be hashing when the next run
                 # starts, and the API counts logins in progress against the caller's address
@@ -263,6 +274,23 @@ class Bench:
             )
         )
         self.results.watch = figures.as_dict()
+        log(figures.summary())
+
+    def measure_neighbour(self) -> None:
+        """read10 alone, then while a second user floods (bench/neighbour.py)."""
+        base = self.api.base_url
+        flooder = run_async(api_client.create_user(base))
+        flood_batch = self.batches[neighbour.FLOOD_BATCH]
+        run_async(api_client.check_batch(base, flooder, self.batches["write10"]))
+        run_async(api_client.check_batch(base, flooder, flood_batch))
+        measured = self.kv_job(self.batches["read10"], self.args.connections)
+        flood = self.kv_job(
+            flood_batch, neighbour.FLOOD_CONNECTIONS, user=flooder, script="flood.lua"
+        )
+        if self.args.warmup > 0:
+            wrk.run(measured, self.args.warmup, 10)
+        figures = neighbour.measure(measured, flood, self.args.duration)
+        self.results.neighbour = figures.as_dict()
         log(figures.summary())
 
     def start_ceiling(self) -> CeilingServer:

@@ -1,3 +1,7 @@
+from kv_api.domain import quotas
+from kv_api.domain.quotas import Limits, Usage
+
+
 class ApplicationError(Exception):
     code = "error"
 
@@ -101,6 +105,53 @@ class StorageFull(ApplicationError):
             "the store is full: the write was not applied; delete data or ask the operator "
             "to raise KV_TARANTOOL_MEMORY_MB"
         )
+
+
+class QuotaExceeded(ApplicationError):
+    """The write would take the writer's keys or stored bytes past their limit: nothing of it
+    was applied. usage: before the write; after: what it would have made them; limits: the
+    writer's (None: unlimited)."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, usage: Usage, after: Usage, limits: Limits) -> None:
+        passed = quotas.passed(usage, after, limits)
+        said = "; ".join(_over(name, after, limits) for name in passed) or "a limit is reached"
+        super().__init__(
+            f"this write would pass your quota: {said}; nothing was applied (you store "
+            f"{usage.keys:,} keys, {usage.bytes:,} bytes): delete keys, or ask the operator "
+            "for a larger quota"
+        )
+        self.usage = usage
+        self.after = after
+        self.limits = limits
+
+
+def _over(name: str, after: Usage, limits: Limits) -> str:
+    stored = "stored bytes" if name == "bytes" else "keys"
+    return f"{stored} {getattr(after, name):,} over the limit of {getattr(limits, name):,}"
+
+
+class RegistrationClosed(ApplicationError):
+    """KV_REGISTRATION=closed: accounts are made by the operator (kv-api user create)."""
+
+    code = "registration_closed"
+
+    def __init__(self) -> None:
+        super().__init__("registration is closed on this server: ask its operator for an account")
+
+
+class TooManyInFlight(ApplicationError):
+    """The caller already has its limit of requests in progress on this process."""
+
+    code = "too_many_requests"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"you already have {limit} requests in progress; wait for their answers before "
+            "sending more"
+        )
+        self.retry_after = 1
 
 
 class VersionConflict(ApplicationError):

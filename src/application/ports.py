@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from kv_api.domain.changes import Change
 from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
+from kv_api.domain.quotas import Limits, NearQuota, OwnLimit, Standing
 from kv_api.domain.users import Profile, User, UserId
 
 
@@ -99,6 +100,26 @@ class UserRepository(Protocol):
         ...
 
 
+class QuotaRepository(Protocol):
+    """Each user's usage (kept by the store with every change of their keys) and own limits."""
+
+    async def of_session(self, session: Session) -> tuple[User, Standing]:
+        """Raises SessionExpired when the session is no longer valid."""
+        ...
+
+    async def of_user(self, username_normalized: str) -> tuple[str, Standing] | None:
+        """The username as registered and its standing; None for an unknown user."""
+        ...
+
+    async def set_own(
+        self, username_normalized: str, keys: OwnLimit | None, bytes_: OwnLimit | None
+    ) -> tuple[str, Standing] | None:
+        """Sets the own limits given (None: left as they are); answers as of_user, after."""
+        ...
+
+    async def count_near(self, defaults: Limits, near_percent: int) -> NearQuota: ...
+
+
 class TokenRevocations(Protocol):
     async def revoke(self, session: Session) -> None:
         """Raises SessionExpired when the session is no longer valid."""
@@ -150,7 +171,8 @@ class KeyValueRepository(Protocol):
         self, session: Session, batch: PreparedBatch, options: WriteOptions
     ) -> WriteOutcome:
         """Values the storage format cannot hold raise InvalidValue naming the key; a failed
-        if_version raises VersionConflict and writes nothing."""
+        if_version raises VersionConflict and a batch that would pass the writer's quota
+        QuotaExceeded, both writing nothing."""
         ...
 
     async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]:

@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 
 from kv_api.domain.changes import WatchLimits
 from kv_api.domain.keys import BatchLimits
+from kv_api.domain.quotas import QuotaPolicy
 
 # The domain's defaults are the settings' defaults.
-_BATCH, _WATCH = BatchLimits(), WatchLimits()
+_BATCH, _WATCH, _QUOTA = BatchLimits(), WatchLimits(), QuotaPolicy()
 
 
 class StartupError(Exception):
@@ -115,6 +116,12 @@ class Settings:
     max_hash_queue: int = 64
     # browsers: the origins whose pages may call the API (CORS), as browsers send Origin
     cors_origins: tuple[str, ...] = ()
+    # tenants: each user's default quota (None: unlimited), a user's requests in flight per
+    # process (docs/decisions/017), and whether anyone may register
+    user_max_keys: int | None = _QUOTA.max_keys
+    user_max_bytes: int | None = _QUOTA.max_bytes
+    user_max_inflight: int = 32
+    registration: str = "open"
 
     @property
     def embedded(self) -> bool:

@@ -20,6 +20,23 @@ class _Whole(ma.fields.Integer):
         super().__init__(error_messages={"invalid": hint, "too_large": hint}, **kwargs)
 
 
+class _Limit(ma.fields.Field[int | None]):
+    """A whole number, or `none` for no limit at all (None)."""
+
+    def __init__(self, *, low: int, high: int, **kwargs: Any) -> None:
+        self._low, self._high = low, high
+        super().__init__(allow_none=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:
+        text = str(value).strip().lower()
+        if text == "none":
+            return None
+        hint = f"expected a whole number from {self._low} to {self._high}, or none"
+        if not (text.isascii() and text.isdigit()) or not self._low <= int(text) <= self._high:
+            raise ma.ValidationError(hint)
+        return int(text)
+
+
 class _Number(ma.fields.Float):
     def __init__(self, *, low: float, high: float, **kwargs: Any) -> None:
         hint = f"expected a number from {low} to {high}"
@@ -138,6 +155,7 @@ def at_least_bytes(size: int, what: str) -> Callable[[str], None]:
 
 FIELDS: dict[str, type[ma.fields.Field[Any]]] = {
     "whole": _Whole,
+    "limit": _Limit,
     "number": _Number,
     "flag": _Flag,
     "choice": _Choice,

@@ -8,6 +8,7 @@ from environs import Env, EnvValidationError
 
 from kv_api.domain.changes import CHANGE_OVERHEAD, JSON_PER_STORED_BYTE
 from kv_api.domain.keys import MAX_KEY_BYTES
+from kv_api.domain.quotas import MAX_BYTES_LIMIT, MAX_KEYS_LIMIT
 from kv_api.infrastructure import settings_fields as kinds
 from kv_api.infrastructure.security.tokens import MIN_SECRET_BYTES
 from kv_api.infrastructure.settings import Settings, SettingsError
@@ -156,6 +157,15 @@ def _read(env: Any, d: Settings) -> dict[str, Any]:
         "register_window": env.whole("KV_REGISTER_WINDOW", d.register_window, low=1, high=86400),
         "max_hash_queue": env.whole("KV_MAX_HASH_QUEUE", d.max_hash_queue, low=1, high=1_000_000),
         "cors_origins": env.origins("KV_CORS_ORIGINS", d.cors_origins),
+        # tenants (docs/decisions/017)
+        "user_max_keys": env.limit("KV_USER_MAX_KEYS", d.user_max_keys, low=0, high=MAX_KEYS_LIMIT),
+        "user_max_bytes": env.limit(
+            "KV_USER_MAX_BYTES", d.user_max_bytes, low=0, high=MAX_BYTES_LIMIT
+        ),
+        "user_max_inflight": env.whole(
+            "KV_USER_MAX_INFLIGHT", d.user_max_inflight, low=1, high=1_000_000
+        ),
+        "registration": env.choice("KV_REGISTRATION", d.registration, options={"open", "closed"}),
     }
 
 

@@ -1,4 +1,5 @@
-"""`kv-api user create|delete|list|set-password`: account management through the use cases."""
+"""`kv-api user create|delete|list|set-password|quota`: account management through the use
+cases."""
 
 import argparse
 import asyncio
@@ -11,8 +12,10 @@ from dependency_injector import providers
 
 from kv_api.application.users.ensure_user import EnsureUser
 from kv_api.application.users.manage import ListUsers, RemoveUser
+from kv_api.application.users.quota import SetQuota, ShowQuota, UserQuota
 from kv_api.application.users.reset_password import ResetPassword
 from kv_api.domain.errors import InvalidField
+from kv_api.domain.quotas import Own, OwnLimit
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
 from kv_api.infrastructure.tarantool.storage import Storage
@@ -90,6 +93,29 @@ async def _list(container: Container, limit: int) -> str:
     return "\n".join(await container.list_users()(ListUsers(limit)))
 
 
+def _limit(used: int, own: OwnLimit, limit: int | None) -> str:
+    whose = "default" if own is Own.DEFAULT else "own"
+    return f"{used} of {'none' if limit is None else limit} ({whose})"
+
+
+def quota_line(found: UserQuota) -> str:
+    """One line: each figure with the limit that applies, and whether it is the user's own."""
+    quota = found.quota
+    keys = _limit(quota.usage.keys, quota.own.keys, quota.limits.keys)
+    size = _limit(quota.usage.bytes, quota.own.bytes, quota.limits.bytes)
+    return f"{found.username}: keys {keys}, bytes {size}"
+
+
+async def _quota(container: Container, args: argparse.Namespace) -> str:
+    if args.keys is None and args.bytes is None:
+        found = await container.show_quota()(ShowQuota(args.name))
+    else:
+        found = await container.set_quota()(SetQuota(args.name, args.keys, args.bytes))
+    if found is None:
+        raise AdminError(f"no user named {args.name}")
+    return quota_line(found)
+
+
 async def run_user_command(
     settings: Settings, storage: Storage, args: argparse.Namespace, password: str
 ) -> str:
@@ -103,4 +129,6 @@ async def run_user_command(
             return await _set_password(container, args.name, password)
         if args.user_command == "delete":
             return await _delete(container, args.name)
+        if args.user_command == "quota":
+            return await _quota(container, args)
         return await _list(container, args.limit)

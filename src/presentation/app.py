@@ -65,7 +65,13 @@ def create_app(settings: Settings, container: Container | None = None) -> web.Ap
         client_max_size=settings.max_body_bytes,
         handler_args={"max_line_size": MAX_REQUEST_LINE},
         middlewares=[
-            edge_middleware(metrics, container.authenticator(), in_flight, settings.access_log)
+            edge_middleware(
+                metrics,
+                container.authenticator(),
+                in_flight,
+                settings.access_log,
+                container.user_share(),
+            )
         ],
     )
     app[CONTAINER] = container

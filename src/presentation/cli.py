@@ -5,6 +5,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+from kv_api.domain.errors import InvalidField
+from kv_api.domain.quotas import OwnLimit, parse_own_limit
 from kv_api.infrastructure.settings import Settings, StartupError
 from kv_api.infrastructure.settings_loader import load_settings
 from kv_api.presentation.logs import configure_logging
@@ -79,6 +81,28 @@ def _add_user_commands(commands: "argparse._SubParsersAction[_Parser]") -> None:
     listing.add_argument(
         "--limit", type=_count(1, 1_000_000), default=100_000, help="at most this many"
     )
+    quota = actions.add_parser(
+        "quota",
+        help="show a user's usage and limits; --keys and --bytes set its own limits "
+        "(N, none for unlimited, default for the server's), at once in every process",
+    )
+    quota.add_argument("name")
+    quota.add_argument(
+        "--keys", type=_own_limit("keys"), help="keys it may store: N, none or default"
+    )
+    quota.add_argument(
+        "--bytes", type=_own_limit("bytes"), help="stored bytes it may hold: N, none or default"
+    )
+
+
+def _own_limit(option: str) -> Callable[[str], OwnLimit]:
+    def parse(text: str) -> OwnLimit:
+        try:
+            return parse_own_limit(text, option)
+        except InvalidField as exc:
+            raise argparse.ArgumentTypeError(exc.fields[option][0]) from None
+
+    return parse
 
 
 def _admin_level(level: str) -> str:

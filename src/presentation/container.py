@@ -1,6 +1,7 @@
 """Composition root: every adapter, use case and endpoint object is built here, once, and
 nowhere else. The app factory asks it for the endpoint objects and binds their routes."""
 
+import operator
 from collections.abc import Iterator
 
 import orjson
@@ -19,11 +20,17 @@ from kv_api.application.users.login import LoginHandler
 from kv_api.application.users.logout import LogoutHandler
 from kv_api.application.users.manage import ListUsersHandler, RemoveUserHandler
 from kv_api.application.users.profile import GetProfileHandler, UpdateProfileHandler
+from kv_api.application.users.quota import (
+    CountNearQuotaHandler,
+    SetQuotaHandler,
+    ShowQuotaHandler,
+)
 from kv_api.application.users.register import RegisterUserHandler
 from kv_api.application.users.registration_limit import RegistrationLimit
 from kv_api.application.users.reset_password import ResetPasswordHandler
 from kv_api.domain.changes import WatchLimits, stored_bound
 from kv_api.domain.keys import BatchLimits
+from kv_api.domain.quotas import QuotaPolicy
 from kv_api.domain.users import PasswordPolicy
 from kv_api.infrastructure.clock import SystemClock
 from kv_api.infrastructure.codec import MsgpackBatchEncoder
@@ -33,6 +40,7 @@ from kv_api.infrastructure.security.verifier import RememberedTokens
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.changes import TarantoolChangeFeed
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
+from kv_api.infrastructure.tarantool.quotas import TarantoolQuotaRepository
 from kv_api.infrastructure.tarantool.sessions import (
     TarantoolAttemptCounter,
     TarantoolTokenRevocations,
@@ -43,6 +51,7 @@ from kv_api.presentation.housekeeping import Gauges, build_housekeeping
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.inflight import InFlightRequests
 from kv_api.presentation.http.metrics import Metrics
+from kv_api.presentation.http.user_share import UserShare
 from kv_api.presentation.openapi import build_openapi
 from kv_api.presentation.routes import table
 from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints
@@ -77,6 +86,7 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics)
     storage = providers.Singleton(Storage, settings, metrics)
     in_flight = providers.Singleton(InFlightRequests)
+    user_share = providers.Singleton(UserShare, settings.provided.user_max_inflight)
     jwt_secret = providers.Singleton(
         load_or_create_secret, settings.provided.jwt_secret, settings.provided.data_dir
     )
@@ -94,6 +104,11 @@ class Container(containers.DeclarativeContainer):
     password_policy = providers.Singleton(
         PasswordPolicy, require_composition=settings.provided.password_composition
     )
+    quota_policy = providers.Singleton(
+        QuotaPolicy,
+        max_keys=settings.provided.user_max_keys,
+        max_bytes=settings.provided.user_max_bytes,
+    )
 
     # adapters
     clock = providers.Singleton(SystemClock)
@@ -106,6 +121,7 @@ class Container(containers.DeclarativeContainer):
         RememberedTokens, jwt_secret, settings.provided.jwt_issuer
     )
     users = providers.Singleton(TarantoolUserRepository, storage.provided.primary)
+    quotas = providers.Singleton(TarantoolQuotaRepository, storage.provided.primary)
     revocations = providers.Singleton(TarantoolTokenRevocations, storage.provided.primary)
     login_attempts = providers.Singleton(
         TarantoolAttemptCounter,
@@ -127,6 +143,7 @@ class Container(containers.DeclarativeContainer):
         storage.provided.replicas,
         settings.provided.max_response_bytes,
         settings.provided.changes_keep,
+        quota_policy.provided.defaults,
     )
     # the change feed waits on its own connection (storage.watch), never on the primary's
     change_feed = providers.Singleton(
@@ -142,7 +159,13 @@ class Container(containers.DeclarativeContainer):
     # use cases
     registration_limit = providers.Singleton(RegistrationLimit, registrations, clock)
     register_user = providers.Singleton(
-        RegisterUserHandler, users, hasher, tokens, clock, password_policy
+        RegisterUserHandler,
+        users,
+        hasher,
+        tokens,
+        clock,
+        password_policy,
+        providers.Callable(operator.eq, settings.provided.registration, "open"),
     )
     ensure_user = providers.Singleton(EnsureUserHandler, users, hasher, clock, password_policy)
     remove_user = providers.Singleton(RemoveUserHandler, users)
@@ -152,7 +175,10 @@ class Container(containers.DeclarativeContainer):
     )
     login = providers.Singleton(LoginHandler, users, hasher, tokens, login_attempts, clock)
     logout = providers.Singleton(LogoutHandler, revocations)
-    get_profile = providers.Singleton(GetProfileHandler, users)
+    get_profile = providers.Singleton(GetProfileHandler, quotas, quota_policy)
+    show_quota = providers.Singleton(ShowQuotaHandler, quotas, quota_policy)
+    set_quota = providers.Singleton(SetQuotaHandler, quotas, quota_policy)
+    count_near_quota = providers.Singleton(CountNearQuotaHandler, quotas, quota_policy)
     update_profile = providers.Singleton(
         UpdateProfileHandler, users, hasher, tokens, clock, password_policy, login_attempts
     )
@@ -167,7 +193,9 @@ class Container(containers.DeclarativeContainer):
     authenticator = providers.Singleton(
         Authenticator, verified_tokens, providers.Callable(table.public_routes)
     )
-    gauges = providers.Singleton(Gauges, storage, metrics, settings.provided.store_warn_percent)
+    gauges = providers.Singleton(
+        Gauges, storage, metrics, settings.provided.store_warn_percent, count_near_quota
+    )
     housekeeping = providers.Singleton(
         build_housekeeping,
         kv,

@@ -18,6 +18,7 @@ from kv_api.application.ports import (
     TokenRevocations,
     UserRepository,
 )
+from kv_api.domain.quotas import NearQuota
 from kv_api.presentation.http.metrics import Metrics, StoreFigures
 
 log = logging.getLogger("kv_api.housekeeping")
@@ -104,14 +105,28 @@ async def in_steps(
 
 class Gauges:
     """The connection gauges (every second: under `--workers N` a scrape reads every worker's
-    last value), the store's figures, and a warning line while the memtx quota is above the
-    threshold (/ready stays 200: a full store still serves reads and deletes)."""
+    last value), the store's figures, a warning line while the memtx quota is above the
+    threshold (/ready stays 200: a full store still serves reads and deletes), and the number
+    of users at or near their quota."""
 
-    def __init__(self, store: StoreStatus, metrics: Metrics, warn_percent: int) -> None:
+    def __init__(
+        self,
+        store: StoreStatus,
+        metrics: Metrics,
+        warn_percent: int,
+        near_quota: Callable[[], Awaitable[NearQuota]] | None = None,
+    ) -> None:
         self._store = store
         self._metrics = metrics
         self._warn_percent = warn_percent
         self._warned_at: float | None = None
+        self._near_quota = near_quota
+
+    async def quotas(self) -> None:
+        if self._near_quota is None or not self._store.connections()[0][2]:
+            return
+        async with asyncio.timeout(STATS_TIMEOUT):
+            self._metrics.users_near_quota(await self._near_quota())
 
     async def connections(self) -> None:
         for role, index, connected in self._store.connections():
@@ -144,6 +159,8 @@ class Gauges:
         await self.connections()
         with contextlib.suppress(Exception):
             await self.fullness()
+        with contextlib.suppress(Exception):
+            await self.quotas()
 
 
 def build_housekeeping(
@@ -181,6 +198,7 @@ def build_housekeeping(
             Task("purge changes past retention", PURGE_EVERY, old_changes),
             Task("connection gauges", GAUGES_EVERY, gauges.connections, at_start=True),
             Task("store fullness", STORE_CHECK_EVERY, gauges.fullness, at_start=True),
+            Task("users near their quota", STORE_CHECK_EVERY, gauges.quotas, at_start=True),
         ]
     )
 

@@ -44,7 +44,8 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     ),
     403: (
         "Forbidden",
-        "current_password is wrong, or missing for a new password on PUT /users",
+        "current_password is wrong, or missing for a new password on PUT /users; "
+        "`registration_closed`: the server takes no registrations (KV_REGISTRATION=closed)",
         _error("wrong_current_password", "current_password is wrong"),
         {},
     ),
@@ -77,13 +78,18 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
     429: (
         "TooManyRequests",
         "too many attempts: failed logins or password guesses for this user or client "
-        "address, or registrations from this address",
+        "address, or registrations from this address; `too_many_requests`: the caller "
+        "already has its limit of requests in progress (KV_USER_MAX_INFLIGHT), answered a "
+        "second after the request",
         _error("rate_limited", "too many failed login attempts; try again later"),
         {"Retry-After": _RETRY_AFTER},
     ),
     507: (
         "InsufficientStorage",
-        "the store's memory is full: the write was not applied; reads and deletes still work",
+        "`insufficient_storage`: the store's memory is full: the write was not applied; reads "
+        "and deletes still work. `quota_exceeded`: the write would take the writer's keys or "
+        "stored bytes past its quota: nothing of it was applied; `usage` is what the writer "
+        "stores, `limit` its limits (null: none); deletes still work",
         _error("insufficient_storage", "the store is full: the write was not applied"),
         {},
     ),
@@ -97,6 +103,28 @@ _ERRORS: dict[int, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
 
 # Statuses with more than one kind of body: named examples instead of the one above.
 _MORE_EXAMPLES: dict[int, dict[str, Any]] = {
+    403: {
+        "registration_closed": _error(
+            "registration_closed",
+            "registration is closed on this server: ask its operator for an account",
+        ),
+    },
+    429: {
+        "too_many_requests": _error(
+            "too_many_requests",
+            "you already have 32 requests in progress; wait for their answers before sending more",
+        ),
+    },
+    507: {
+        "quota_exceeded": _error(
+            "quota_exceeded",
+            "this write would pass your quota: stored bytes 71,000,512 over the limit of "
+            "67,108,864; nothing was applied (you store 64 keys, 64,000,448 bytes): delete "
+            "keys, or ask the operator for a larger quota",
+            usage={"keys": 64, "bytes": 64000448},
+            limit={"keys": 250000, "bytes": 67108864},
+        ),
+    },
     409: {
         "version_conflict": _error(
             "version_conflict",

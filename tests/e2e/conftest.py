@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from kv_api.domain.quotas import QuotaPolicy
 from kv_api.infrastructure.settings import Settings
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.presentation.app import create_app
@@ -12,6 +13,9 @@ from tests.support.tarantool import TarantoolProcess
 from tests.support.watches import store_connection
 
 PASSWORD = "correct-horse-9"
+_DEFAULTS = QuotaPolicy().defaults
+# the usage GET /api/users/me and GET /users show for a user who stores nothing
+NOTHING_STORED = {"keys": 0, "bytes": 0, "max_keys": _DEFAULTS.keys, "max_bytes": _DEFAULTS.bytes}
 Client = TestClient  # type: ignore[type-arg]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bench import driver, wrk
+from bench import driver, neighbour, wrk
 from bench.api_client import BenchUser, cas_versions
 from bench.chart import draw
 from bench.payloads import batches, dataset
@@ -92,6 +92,38 @@ async def test_wrk_scripts_send_requests_the_api_accepts(
         assert measured.requests > 0
         assert measured.errors == 0, measured
     assert set(measured.statuses or {}) == {"200"}
+
+
+async def test_the_noisy_neighbour_runs_and_its_flood_meets_the_users_cap(
+    make_api: Any, tmp_path: Any
+) -> None:
+    api = await make_api(user_max_inflight=1)
+    measured_user, flooder = await register(api), await register(api)
+    batch = BATCHES["read10"]
+    for user in (measured_user, flooder):
+        write = {"data": batch.items}
+        assert (
+            await api.post("/api/write", json=write, headers=bearer(user["token"]))
+        ).status == 200
+    body_file = tmp_path / "read10.json"
+    body_file.write_bytes(batch.body_bytes())
+    url = str(api.make_url(batch.path()))
+
+    def job(token: str, connections: int, script: str) -> wrk.WrkJob:
+        env = {"BENCH_TOKEN": token, "BENCH_BODY_FILE": str(body_file)}
+        return wrk.WrkJob(url, script, env, connections)
+
+    measured = job(measured_user["token"], 1, "kv.lua")
+    flood = job(flooder["token"], 4, "flood.lua")
+    figures = await asyncio.to_thread(neighbour.measure, measured, flood, 1)
+
+    assert figures.alone.requests > 0 and figures.alone.errors == 0
+    assert figures.flooded.requests > 0 and figures.flooded.errors == 0  # under its own cap
+    statuses = figures.flood.statuses or {}
+    assert set(statuses) == {"200", "429"}, statuses  # 4 connections, a cap of 1
+    assert figures.flood.non_2xx == statuses["429"]
+    summary = figures.as_dict()["summary"]
+    assert summary.startswith("neighbour: read10 p99 alone") and "answered 429" in summary
 
 
 async def test_wrk_conditional_writers_win_every_time(

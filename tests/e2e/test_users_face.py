@@ -12,7 +12,7 @@ import pytest
 
 from kv_api.presentation.app import CONTAINER
 from tests.conftest import unique_name
-from tests.e2e.conftest import PASSWORD, Client, bearer, register
+from tests.e2e.conftest import NOTHING_STORED, PASSWORD, Client, bearer, register
 
 JSON = {"Content-Type": "application/json"}
 # The clients' documentation, verbatim (its indentation included).
@@ -113,7 +113,8 @@ async def test_login_with_a_wrong_password_or_unknown_user_is_one_401(
 async def test_get_answers_the_documented_shape(api: Client, example: str) -> None:
     status, body = await send(api, "GET", "/users", token=example)
     assert status == 200, body
-    assert set(body) == {"username", "email", "registration_date"}
+    assert set(body) == {"username", "email", "registration_date", "usage"}
+    assert set(body["usage"]) == {"keys", "bytes", "max_keys", "max_bytes"}
     assert (body["username"], body["email"]) == (USERNAME, EMAIL)
     assert REGISTRATION_DATE.match(body["registration_date"]), body
     created = (await (await api.get("/api/users/me", headers=bearer(example))).json())["created_at"]
@@ -292,6 +293,7 @@ async def test_accounts_of_api_register_log_in_here(api: Client) -> None:
         "username": user["username"],
         "email": "both@example.org",
         "registration_date": profile["registration_date"],
+        "usage": NOTHING_STORED,
     }
 
 

@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, Client, bearer, register
+from tests.e2e.conftest import NOTHING_STORED, PASSWORD, Client, bearer, register
 
 NEW_PASSWORD = "brand-new-secret-7"
 
@@ -46,7 +46,7 @@ async def update(
 
 async def test_get_me_returns_the_profile(api: Client) -> None:
     reply = await register(api, email="me@example.org", last_name="Doe")
-    assert await me(api, reply["token"]) == reply["user"]
+    assert await me(api, reply["token"]) == {**reply["user"], "usage": NOTHING_STORED}
 
 
 @pytest.mark.parametrize("method", ["PATCH", "PUT"])
@@ -60,7 +60,7 @@ async def test_update_changes_only_the_given_fields(api: Client, method: str) ->
     assert (body["first_name"], body["last_name"]) == ("José", "da Silva")
     assert "token" not in body
     assert datetime.fromisoformat(body["updated_at"]) >= datetime.fromisoformat(body["created_at"])
-    assert await me(api, reply["token"]) == body
+    assert await me(api, reply["token"]) == {**body, "usage": NOTHING_STORED}
 
 
 async def test_null_clears_a_field(api: Client) -> None:

@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from tests.conftest import TEST_SECRET, unique_name
-from tests.e2e.conftest import PASSWORD, Client, bearer, register
+from tests.e2e.conftest import NOTHING_STORED, PASSWORD, Client, bearer, register
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 PROFILE_KEYS = {"username", "email", "first_name", "last_name", "created_at", "updated_at"}
@@ -57,7 +57,7 @@ async def test_register_returns_profile_and_bearer_token(api: Client) -> None:
 
     me = await api.get("/api/users/me", headers=bearer(reply["token"]))
     assert me.status == 200
-    assert await me.json() == user
+    assert await me.json() == {**user, "usage": NOTHING_STORED}
 
 
 async def test_register_optional_fields_default_to_null(api: Client) -> None:

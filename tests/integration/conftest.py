@@ -11,6 +11,7 @@ import pytest
 from kv_api.application.ports import (
     AttemptCounter,
     NewUser,
+    QuotaRepository,
     Session,
     TokenRevocations,
     UserRepository,
@@ -24,6 +25,7 @@ from kv_api.infrastructure.tarantool.client import TarantoolClient
 from kv_api.infrastructure.tarantool.functions import define_functions
 from kv_api.infrastructure.tarantool.kv import TarantoolKeyValueRepository
 from kv_api.infrastructure.tarantool.migrations import MigrationRunner
+from kv_api.infrastructure.tarantool.quotas import TarantoolQuotaRepository
 from kv_api.infrastructure.tarantool.sessions import (
     TarantoolAttemptCounter,
     TarantoolTokenRevocations,
@@ -33,7 +35,7 @@ from tests.conftest import unique_name
 from tests.support.tarantool import TarantoolProcess
 from tests.support.writes import PairWrites
 from tests.unit.fake_changes import FakeChangeFeed
-from tests.unit.fakes import FakeAttemptCounter, FakeWorld
+from tests.unit.fakes import FakeAttemptCounter, FakeWorld, stored_size
 
 MIGRATIONS = Settings().migrations_dir
 MakeClient = Callable[[TarantoolProcess], Awaitable[TarantoolClient]]
@@ -132,6 +134,9 @@ class Backend:
     feed: Any  # FakeChangeFeed or TarantoolChangeFeed, with FEED_SLOTS(_PER_USER) slots
     # the same feed held to a bound of stored bytes per answer
     bounded_feed: Callable[[int], Any]
+    quotas: QuotaRepository
+    # (keys, bytes) a user's pairs take in storage, counted afresh: what usage must equal
+    stored_usage: Callable[[int], Awaitable[tuple[int, int]]]
 
     async def new_user(self, name: str | None = None) -> tuple[User, Session]:
         name = name or unique_name()
@@ -165,6 +170,10 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         async def fake_keys(user_id: int) -> set[str]:
             return set(world.db.data.get(user_id, {}))
 
+        async def fake_usage(user_id: int) -> tuple[int, int]:
+            pairs = world.db.data.get(user_id, {})
+            return len(pairs), sum(stored_size(user_id, k, p) for k, p in pairs.items())
+
         return Backend(
             PairWrites(world.kv, world.encoder),
             world.users,
@@ -173,6 +182,8 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             fake_keys,
             FakeChangeFeed(world.db, FEED_SLOTS, FEED_SLOTS_PER_USER),
             lambda bound: FakeChangeFeed(world.db, max_stored_bytes=bound),
+            world.quotas,
+            fake_usage,
         )
     client: TarantoolClient = request.getfixturevalue("client")
     watch_client: TarantoolClient = request.getfixturevalue("watch_client")
@@ -180,6 +191,10 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     async def stored_keys(user_id: int) -> set[str]:
         code = "return box.space.kv_data.index.primary:select({...})"
         return {row[1] for row in await client.eval(code, [user_id])}
+
+    async def stored_usage(user_id: int) -> tuple[int, int]:
+        keys, size = await client.eval(STORED_USAGE, [user_id])
+        return int(keys), int(size)
 
     return Backend(
         tarantool_kv(client),
@@ -189,4 +204,16 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         stored_keys,
         TarantoolChangeFeed(watch_client, client, FEED_SLOTS, FEED_SLOTS_PER_USER),
         lambda bound: TarantoolChangeFeed(watch_client, client, 10, 10, bound),
+        TarantoolQuotaRepository(client),
+        stored_usage,
     )
+
+
+# A user's pairs and the sum of their bsize(), counted over kv_data.
+STORED_USAGE = """
+local keys, size = 0, 0
+for _, t in box.space.kv_data:pairs({...}, {iterator = 'EQ'}) do
+    keys, size = keys + 1, size + t:bsize()
+end
+return {keys, size}
+"""

@@ -55,7 +55,7 @@ async def test_the_modules_export_each_function_the_adapters_call(
     await define_functions(client)
 
     assert set(await client.eval(EXPORTED, [])) == called_by_adapters()
-    assert len(called_by_adapters()) == 25
+    assert len(called_by_adapters()) == 29
 
 
 async def test_two_definers_at_once_define_once_and_calls_work(

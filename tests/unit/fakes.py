@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from kv_api.application.errors import SessionExpired, VersionConflict
+from kv_api.application.errors import QuotaExceeded, SessionExpired, VersionConflict
 from kv_api.application.ports import (
     DeleteOutcome,
     IssuedToken,
@@ -25,9 +25,21 @@ from kv_api.application.ports import (
     WriteOptions,
     WriteOutcome,
 )
+from kv_api.application.users.commands import GetProfile
+from kv_api.application.users.profile import Account, GetProfileHandler
 from kv_api.domain.changes import Change, ChangeOp
 from kv_api.domain.errors import InvalidValue
 from kv_api.domain.keys import BatchLimits, JsonValue, PairMeta, WriteMode
+from kv_api.domain.quotas import (
+    Limits,
+    NearQuota,
+    OwnLimit,
+    OwnLimits,
+    QuotaPolicy,
+    Standing,
+    Usage,
+    passed,
+)
 from kv_api.domain.users import Profile, User, UserId
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -44,6 +56,8 @@ class FakeDatabase:
     changes: dict[UserId, list[Change]] = field(default_factory=dict)
     compacted: dict[UserId, int] = field(default_factory=dict)  # newest revision purged
     deleted: list[UserId] = field(default_factory=list)  # accounts whose data is still here
+    usage: dict[UserId, Usage] = field(default_factory=dict)
+    own: dict[UserId, OwnLimits] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     now: Callable[[], float] = time.time  # expiry is judged by the store's own clock
     _wakers: dict[UserId, asyncio.Event] = field(default_factory=dict)
@@ -69,7 +83,10 @@ class FakeDatabase:
         return None
 
     def remove_user(self, user_id: UserId) -> None:
-        """As the store deletes an account: gone at once, its data left to `purge_deleted`."""
+        """As the store deletes an account: gone at once, its usage forgotten, its data left
+        to `purge_deleted`."""
+        self.usage.pop(user_id, None)
+        self.own.pop(user_id, None)
         del self.users[user_id]
         self.deleted.append(user_id)
         self.wake(user_id)
@@ -93,6 +110,37 @@ class FakeDatabase:
             self.revisions.pop(user_id, None)
             self.deleted.pop(0)
         return len(pairs) + len(changes) + finished
+
+    def standing(self, user_id: UserId) -> Standing:
+        return Standing(self.usage.get(user_id, Usage()), self.own.get(user_id, OwnLimits()))
+
+    def charge(
+        self,
+        user_id: UserId,
+        space: Mapping[str, "StoredPair"],
+        planned: Mapping[str, "StoredPair"],
+        defaults: Limits,
+    ) -> None:
+        """As kv_write counts a batch: QuotaExceeded when a figure that grows would pass its
+        limit, else the user's usage moves on."""
+        before = self.usage.get(user_id, Usage())
+        added = sum(1 for key in planned if key not in space)
+        grown = sum(stored_size(user_id, key, pair) for key, pair in planned.items()) - sum(
+            stored_size(user_id, key, space[key]) for key in planned if key in space
+        )
+        after = Usage(before.keys + added, before.bytes + grown)
+        limits = self.own.get(user_id, OwnLimits()).under(defaults)
+        if passed(before, after, limits):
+            raise QuotaExceeded(before, after, limits)
+        self.usage[user_id] = after
+
+    def give_back(self, user_id: UserId, removed: Mapping[str, "StoredPair"]) -> None:
+        """As deletes and the purge give usage back; nothing for a user without usage."""
+        before = self.usage.get(user_id)
+        if before is None or not removed:
+            return
+        size = sum(stored_size(user_id, key, pair) for key, pair in removed.items())
+        self.usage[user_id] = Usage(before.keys - len(removed), before.bytes - size)
 
     def record(self, user_id: UserId, entries: Sequence[tuple[str, ChangeOp, int]]) -> int:
         """Logs the entries under the user's next revision (none: the revision stays)."""
@@ -246,6 +294,12 @@ class StoredPair:
         return self.expires_at is None or self.expires_at > now
 
 
+def stored_size(user_id: UserId, key: str, pair: StoredPair) -> int:
+    """The stored tuple's size as Tarantool counts it (bsize): [owner, key, value, version,
+    expires_at] as MessagePack."""
+    return len(msgspec.msgpack.encode([user_id, key, pair.value, pair.version, pair.expires_at]))
+
+
 class FakeBatchEncoder:
     """Prepares batches for the fake repository: the values themselves, checked as the real
     encoder checks them (the domain's rules, the encoded size)."""
@@ -271,8 +325,9 @@ class FakeKeyValueRepository:
     """Stores a copy of each value, as Tarantool stores its own encoding of it; versions,
     expiry, conditions and revisions follow the Lua functions (kv.lua)."""
 
-    def __init__(self, db: FakeDatabase) -> None:
+    def __init__(self, db: FakeDatabase, quota: Limits | None = None) -> None:
         self._db = db
+        self._quota = quota or QuotaPolicy().defaults
         self.written: list[list[tuple[str, JsonValue]]] = []
         self.read_requests: list[list[str]] = []
         self.delete_requests: list[list[str]] = []
@@ -299,9 +354,8 @@ class FakeKeyValueRepository:
         items = dict(zip(batch.keys, batch.encoded, strict=True))
         space = self._space(session)
         self._check(space, options.if_version)
-        self.written.append(list(items.items()))
         now = self._db.now()
-        skipped, entries = [], []
+        skipped, entries, planned = [], [], {}
         for key, value in items.items():
             old = space.get(key)
             live = old is not None and old.live(now)
@@ -313,8 +367,11 @@ class FakeKeyValueRepository:
             seconds = options.ttls.get(key, options.ttl)
             expires_at = None if seconds is None else math.ceil(now + seconds)
             version = old.version + 1 if old is not None and live else 1
-            space[key] = StoredPair(copy.deepcopy(value), version, expires_at)
+            planned[key] = StoredPair(copy.deepcopy(value), version, expires_at)
             entries.append((key, ChangeOp.PUT, version))
+        self._db.charge(session.user_id, space, planned, self._quota)
+        self.written.append(list(items.items()))
+        space.update(planned)
         revision = self._db.record(session.user_id, entries)
         return WriteOutcome(len(items) - len(skipped), skipped, revision)
 
@@ -341,13 +398,15 @@ class FakeKeyValueRepository:
         space = self._space(session)
         self._check(space, if_version)
         self.delete_requests.append(list(keys))
-        now, deleted, entries = self._db.now(), 0, []
+        now, deleted, entries, removed = self._db.now(), 0, [], {}
         for key in keys:
             pair = space.pop(key, None)
             if pair is not None:
+                removed[key] = pair
                 live = pair.live(now)
                 deleted += live
                 entries.append((key, ChangeOp.DELETE if live else ChangeOp.EXPIRE, pair.version))
+        self._db.give_back(session.user_id, removed)
         return DeleteOutcome(deleted, self._db.record(session.user_id, entries))
 
     async def list_keys(
@@ -366,10 +425,57 @@ class FakeKeyValueRepository:
         now, purged = self._db.now(), 0
         for user_id, space in self._db.data.items():
             doomed = [k for k, pair in space.items() if not pair.live(now)][: batch - purged]
-            ended = [(key, ChangeOp.EXPIRE, space.pop(key).version) for key in doomed]
+            removed = {key: space.pop(key) for key in doomed}
+            ended = [(key, ChangeOp.EXPIRE, pair.version) for key, pair in removed.items()]
             purged += len(doomed)
+            self._db.give_back(user_id, removed)
             self._db.record(user_id, ended)
         return purged
+
+
+class FakeQuotaRepository:
+    """Like lua/quotas.lua: own limits kept per user, usage as the fake store counts it."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    async def of_session(self, session: Session) -> tuple[User, Standing]:
+        user = self._db.live_user(session)
+        return user, self._db.standing(user.id)
+
+    async def of_user(self, username_normalized: str) -> tuple[str, Standing] | None:
+        user = self._db.by_normalized(username_normalized)
+        return None if user is None else (user.username, self._db.standing(user.id))
+
+    async def set_own(
+        self, username_normalized: str, keys: OwnLimit | None, bytes_: OwnLimit | None
+    ) -> tuple[str, Standing] | None:
+        user = self._db.by_normalized(username_normalized)
+        if user is None:
+            return None
+        own = self._db.own.get(user.id, OwnLimits())
+        self._db.own[user.id] = OwnLimits(
+            own.keys if keys is None else keys, own.bytes if bytes_ is None else bytes_
+        )
+        return user.username, self._db.standing(user.id)
+
+    async def count_near(self, defaults: Limits, near_percent: int) -> NearQuota:
+        """Users with a row (a write or own limits), as the store keeps them."""
+        at = near = 0
+        for user_id in self._db.users.keys() & (self._db.usage.keys() | self._db.own.keys()):
+            standing = self._db.standing(user_id)
+            limits = standing.own.under(defaults)
+            figures = [
+                (used, limit)
+                for used, limit in (
+                    (standing.usage.keys, limits.keys),
+                    (standing.usage.bytes, limits.bytes),
+                )
+                if limit is not None
+            ]
+            at += any(used >= limit for used, limit in figures)
+            near += any(used * 100 >= limit * near_percent for used, limit in figures)
+        return NearQuota(at, near)
 
 
 class FakePasswordHasher:
@@ -440,6 +546,7 @@ class FakeWorld:
         self.users = FakeUserRepository(self.db)
         self.revocations = FakeTokenRevocations(self.db)
         self.kv = FakeKeyValueRepository(self.db)
+        self.quotas = FakeQuotaRepository(self.db)
         self.encoder = FakeBatchEncoder()
 
     async def add_user(self, username: str, password: str = "password-1") -> User:
@@ -456,3 +563,6 @@ class FakeWorld:
 
     def user(self, user_id: UserId) -> User:
         return self.db.users[user_id]
+
+    async def get_profile(self, query: GetProfile) -> Account:
+        return await GetProfileHandler(self.quotas, QuotaPolicy())(query)

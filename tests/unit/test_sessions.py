@@ -11,7 +11,6 @@ from kv_api.application.users.commands import DeleteAccount, GetProfile, Logout
 from kv_api.application.users.delete_account import DeleteAccountHandler
 from kv_api.application.users.ensure_user import EnsureUser, EnsureUserHandler
 from kv_api.application.users.logout import LogoutHandler
-from kv_api.application.users.profile import GetProfileHandler
 from kv_api.domain.errors import InvalidField
 from kv_api.domain.keys import BatchLimits
 from kv_api.domain.users import PasswordPolicy
@@ -27,8 +26,8 @@ class TestLogout:
 
         assert world.db.revoked == {"jti-1": first.expires_at}
         with pytest.raises(SessionExpired):
-            await GetProfileHandler(world.users)(GetProfile(first))
-        assert await GetProfileHandler(world.users)(GetProfile(second)) == user
+            await world.get_profile(GetProfile(first))
+        assert (await world.get_profile(GetProfile(second))).user == user
 
     async def test_a_revoked_token_cannot_log_out_again(self, world: FakeWorld) -> None:
         session = session_of(await world.add_user("alice"))
@@ -42,14 +41,14 @@ class TestGetProfile:
     async def test_returns_the_session_user(self, world: FakeWorld) -> None:
         user = await world.add_user("alice")
         await world.add_user("bob")
-        assert await GetProfileHandler(world.users)(GetProfile(session_of(user))) == user
+        assert (await world.get_profile(GetProfile(session_of(user)))).user == user
 
     async def test_stale_token_version_is_expired(self, world: FakeWorld) -> None:
         user = await world.add_user("alice")
         stale = session_of(user)
         world.db.users[user.id] = replace(user, token_version=1)
         with pytest.raises(SessionExpired) as exc:
-            await GetProfileHandler(world.users)(GetProfile(stale))
+            await world.get_profile(GetProfile(stale))
         assert exc.value.code == "invalid_token"
 
 

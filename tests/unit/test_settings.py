@@ -98,6 +98,21 @@ class TestValues:
             "scheme://host[:port][,...] (origin 2: a path is no part of an origin)"
         )
 
+    def test_tenant_settings(self) -> None:
+        defaults = load_settings({})
+        assert (defaults.user_max_keys, defaults.user_max_bytes) == (250_000, 64 * 1024 * 1024)
+        assert (defaults.user_max_inflight, defaults.registration) == (32, "open")
+        settings = load_settings(
+            {
+                "KV_USER_MAX_KEYS": "None",
+                "KV_USER_MAX_BYTES": "0",
+                "KV_USER_MAX_INFLIGHT": "8",
+                "KV_REGISTRATION": "Closed",
+            }
+        )
+        assert (settings.user_max_keys, settings.user_max_bytes) == (None, 0)
+        assert (settings.user_max_inflight, settings.registration) == (8, "closed")
+
     def test_replica_list(self) -> None:
         settings = load_settings({"KV_TARANTOOL_REPLICA_URIS": "a:1, b:2,"})
         assert settings.replicas == (TarantoolAddress("a", 1), TarantoolAddress("b", 2))
@@ -139,6 +154,12 @@ BAD_VALUES = [
     ("KV_CORS_ORIGINS", "https://app.example.com:99999"),
     ("KV_CORS_ORIGINS", "https://"),
     ("KV_CORS_ORIGINS", "https://ok.example.com,ftp//broken"),
+    ("KV_USER_MAX_KEYS", "-1"),
+    ("KV_USER_MAX_KEYS", "lots"),
+    ("KV_USER_MAX_BYTES", "64MiB"),
+    ("KV_USER_MAX_BYTES", str(2**50 + 1)),
+    ("KV_USER_MAX_INFLIGHT", "0"),
+    ("KV_REGISTRATION", "invite-only"),
 ]
 
 

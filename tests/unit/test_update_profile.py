@@ -10,7 +10,7 @@ from kv_api.application.errors import (
 )
 from kv_api.application.users.commands import GetProfile, Logout, UpdateProfile
 from kv_api.application.users.logout import LogoutHandler
-from kv_api.application.users.profile import GetProfileHandler, ProfileUpdated, UpdateProfileHandler
+from kv_api.application.users.profile import ProfileUpdated, UpdateProfileHandler
 from kv_api.domain.errors import InvalidField
 from kv_api.domain.users import PasswordPolicy, Profile, User
 from tests.unit.fakes import START, FakeWorld, session_of
@@ -78,7 +78,7 @@ class TestProfileFields:
         result = await update(world, alice, last_name="Jones")
         assert result.token is None
         assert world.tokens.issued == []
-        profile = await GetProfileHandler(world.users)(GetProfile(session_of(alice)))
+        profile = (await world.get_profile(GetProfile(session_of(alice)))).user
         assert profile.profile.last_name == "Jones"
 
     async def test_expired_session_is_rejected(self, world: FakeWorld, alice: User) -> None:
@@ -139,8 +139,8 @@ class TestPasswordChange:
         assert world.tokens.issued == [stored]
         assert stored.token_version == alice.token_version + 1
         with pytest.raises(SessionExpired):
-            await GetProfileHandler(world.users)(GetProfile(old_session))
-        assert await GetProfileHandler(world.users)(GetProfile(session_of(stored))) == stored
+            await world.get_profile(GetProfile(old_session))
+        assert (await world.get_profile(GetProfile(session_of(stored)))).user == stored
 
     async def test_password_and_profile_change_together(
         self, world: FakeWorld, alice: User
@@ -195,7 +195,7 @@ class TestResentPassword:
         assert stored.password_hash == alice.password_hash
         assert stored.token_version == alice.token_version
         assert stored.profile.email == "new@example.com"
-        assert await GetProfileHandler(world.users)(GetProfile(session_of(alice))) == stored
+        assert (await world.get_profile(GetProfile(session_of(alice)))).user == stored
 
     async def test_a_different_password_still_needs_current_password(
         self, world: FakeWorld, alice: User

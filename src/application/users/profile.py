@@ -8,21 +8,35 @@ from kv_api.application.ports import (
     IssuedToken,
     PasswordHasher,
     ProfileChange,
+    QuotaRepository,
     TokenIssuer,
     UserRepository,
 )
 from kv_api.application.users.commands import GetProfile, UpdateProfile
 from kv_api.application.users.profile_rules import account_problems, profile_problems
 from kv_api.domain.errors import InvalidField
+from kv_api.domain.quotas import Quota, QuotaPolicy
 from kv_api.domain.users import PasswordPolicy, Profile, User
 
 
-class GetProfileHandler:
-    def __init__(self, users: UserRepository) -> None:
-        self._users = users
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The caller's profile and how much of the store it holds."""
 
-    async def __call__(self, query: GetProfile) -> User:
-        return await self._users.by_session(query.session)
+    user: User
+    quota: Quota
+
+
+class GetProfileHandler:
+    """One storage call: the session check, the user and its usage together."""
+
+    def __init__(self, quotas: QuotaRepository, policy: QuotaPolicy) -> None:
+        self._quotas = quotas
+        self._policy = policy
+
+    async def __call__(self, query: GetProfile) -> Account:
+        user, standing = await self._quotas.of_session(query.session)
+        return Account(user, self._policy.quota(standing))
 
 
 @dataclass(frozen=True, slots=True)

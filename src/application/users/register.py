@@ -1,7 +1,7 @@
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from kv_api.application.errors import UsernameTaken
+from kv_api.application.errors import RegistrationClosed, UsernameTaken
 from kv_api.application.ports import (
     Clock,
     IssuedToken,
@@ -23,6 +23,9 @@ class Registered:
 
 
 class RegisterUserHandler:
+    """Self-service registration. Closed (`registration_open` False), only the operator makes
+    accounts (EnsureUserHandler)."""
+
     def __init__(
         self,
         users: UserRepository,
@@ -30,14 +33,22 @@ class RegisterUserHandler:
         tokens: TokenIssuer,
         clock: Clock,
         policy: PasswordPolicy,
+        registration_open: bool = True,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
         self._policy = policy
+        self._open = registration_open
+
+    def ensure_open(self) -> None:
+        """Raises RegistrationClosed: a route calls it before it reads the body."""
+        if not self._open:
+            raise RegistrationClosed()
 
     async def __call__(self, command: RegisterUser) -> Registered:
+        self.ensure_open()
         username = self._validate(command)
         new_user = NewUser(
             username=username.value,

@@ -3,7 +3,7 @@ from typing import Any, cast
 
 import msgspec
 
-from kv_api.application.errors import SessionExpired, VersionConflict
+from kv_api.application.errors import QuotaExceeded, SessionExpired, VersionConflict
 from kv_api.application.ports import (
     DeleteOutcome,
     KeyPage,
@@ -14,9 +14,11 @@ from kv_api.application.ports import (
 )
 from kv_api.domain.errors import BatchTooLarge
 from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
+from kv_api.domain.quotas import Limits, QuotaPolicy, Usage
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 
 _encode = msgspec.msgpack.Encoder().encode
+_DEFAULT_QUOTA = QuotaPolicy().defaults
 
 
 def _session_args(session: Session) -> list[Any]:
@@ -32,11 +34,20 @@ def _live(result: Any) -> Any:
 
 def _applied(result: Any) -> Any:
     """The write and delete functions answer ['conflict', {key: [expected, current]}] when an
-    if_version did not hold, having changed nothing."""
+    if_version did not hold, and kv_write ['quota', [keys, bytes, keys after, bytes after,
+    max_keys, max_bytes]] when the batch would pass the writer's quota, having changed
+    nothing."""
     result = _live(result)
     if result[0] == "conflict":
         conflicts = {str(key): (int(e), int(c)) for key, (e, c) in result[1].items()}
         raise VersionConflict(conflicts)
+    if result[0] == "quota":
+        keys, size, keys_after, size_after, max_keys, max_bytes = result[1]
+        raise QuotaExceeded(
+            Usage(int(keys), int(size)),
+            Usage(int(keys_after), int(size_after)),
+            Limits(max_keys, max_bytes),
+        )
     return result
 
 
@@ -63,11 +74,14 @@ class TarantoolKeyValueRepository:
         replicas: Sequence[TarantoolClient] = (),
         max_read_bytes: int = 32 * 1024 * 1024,
         history_keep: int = 100_000,
+        quota: Limits = _DEFAULT_QUOTA,
     ) -> None:
         self._primary = primary
         self._replicas = list(replicas)
         self._max_read_bytes = max_read_bytes
         self._keep = history_keep  # changes kept in a user's change log
+        # the server's default quota; kv_write applies a user's own limits instead, if set
+        self._quota = [quota.keys, quota.bytes]
 
     async def write(
         self, session: Session, batch: PreparedBatch, options: WriteOptions
@@ -85,6 +99,7 @@ class TarantoolKeyValueRepository:
             dict(options.ttls) or None,
             _expected(options.if_version),
             self._keep,
+            *self._quota,
         ]
         written, skipped, revision = _applied(await self._primary.call("kv_write", args))
         return WriteOutcome(int(written), [keys[i - 1] for i in skipped], int(revision))

@@ -1,5 +1,6 @@
-"""The one middleware every request passes: request id, in-flight count, authentication,
-errors rendered as JSON, hardening headers, then metrics and the access log.
+"""The one middleware every request passes: request id, in-flight count, authentication, the
+caller's share of the requests in flight, errors rendered as JSON, hardening headers, then
+metrics and the access log.
 
 One middleware instead of a chain of five: each aiohttp middleware layer costs a coroutine
 and a wrapper per request, and on small batches this stack was the largest cost after
@@ -12,6 +13,7 @@ from time import perf_counter
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from kv_api.application.errors import TooManyInFlight
 from kv_api.presentation.http.auth import Authenticator
 from kv_api.presentation.http.errors import Handler, response_for
 from kv_api.presentation.http.inflight import InFlightRequests
@@ -26,6 +28,7 @@ from kv_api.presentation.http.request_context import (
     request_id_for,
 )
 from kv_api.presentation.http.security_headers import security_headers_for
+from kv_api.presentation.http.user_share import UserShare
 
 CLIENT_CLOSED = 499  # nginx's code for a client that went away before the answer
 PRE_ROUTING: web.AppKey[Refused] = web.AppKey("pre_routing")  # read by the server (protocol.py)
@@ -61,7 +64,11 @@ def pre_routing_answers(metrics: Metrics, access_log: bool) -> Refused:
 
 
 def edge_middleware(
-    metrics: Metrics, authenticate: Authenticator, in_flight: InFlightRequests, access_log: bool
+    metrics: Metrics,
+    authenticate: Authenticator,
+    in_flight: InFlightRequests,
+    access_log: bool,
+    share: UserShare,
 ) -> Middleware:
     observe = metrics.observe_request
 
@@ -71,7 +78,7 @@ def edge_middleware(
         request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER))
         context = enter(request_id, request)
         in_flight.started()
-        status = 500
+        status, holder = 500, None
         try:
             try:
                 unrouted = request.match_info.http_exception
@@ -79,6 +86,12 @@ def edge_middleware(
                     raise unrouted
                 if not authenticate.known(request):
                     await authenticate.verify(request)
+                try:
+                    holder = share.enter(request)
+                except TooManyInFlight:
+                    # answered after its Retry-After, or at once when the shutdown drain begins
+                    await in_flight.unless_draining(asyncio.sleep(share.hold))
+                    raise
                 response = await handler(request)
             except asyncio.CancelledError:
                 status = CLIENT_CLOSED
@@ -98,6 +111,8 @@ def edge_middleware(
                     response.force_close()
             return response
         finally:
+            if holder is not None:
+                share.leave(holder)
             elapsed = perf_counter() - started
             observe(request.match_info.route.resource, request.method, status, elapsed)
             if access_log:

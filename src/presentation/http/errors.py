@@ -9,10 +9,13 @@ from kv_api.application.errors import (
     ApplicationError,
     HistoryCompacted,
     Overloaded,
+    QuotaExceeded,
     RateLimited,
+    RegistrationClosed,
     StorageFull,
     StorageRejected,
     StorageUnavailable,
+    TooManyInFlight,
     TooManyWatches,
     Unauthenticated,
     UsernameTaken,
@@ -47,13 +50,16 @@ _HTTP_CODES = {
 _APP_STATUS: list[tuple[type[ApplicationError], int]] = [
     (Unauthenticated, 401),
     (WrongCurrentPassword, 403),
+    (RegistrationClosed, 403),
     (UsernameTaken, 409),
     (VersionConflict, 409),
     (RateLimited, 429),
     (TooManyWatches, 429),
+    (TooManyInFlight, 429),
     (HistoryCompacted, 410),
     (StorageUnavailable, 503),
     (StorageFull, 507),
+    (QuotaExceeded, 507),
     (Overloaded, 503),
     (StorageRejected, 400),
 ]
@@ -92,7 +98,9 @@ def _from_application(exc: ApplicationError) -> web.Response:
     headers: dict[str, str] = {}
     if status == 401:
         headers.update(AUTH_HEADERS)
-    if isinstance(exc, (RateLimited, StorageUnavailable, Overloaded, TooManyWatches)):
+    if isinstance(
+        exc, (RateLimited, StorageUnavailable, Overloaded, TooManyWatches, TooManyInFlight)
+    ):
         headers["Retry-After"] = str(max(1, exc.retry_after))
     extra: dict[str, Any] = {}
     if isinstance(exc, VersionConflict):
@@ -102,6 +110,9 @@ def _from_application(exc: ApplicationError) -> web.Response:
         }
     if isinstance(exc, HistoryCompacted):
         extra.update(oldest=exc.oldest, revision=exc.revision)
+    if isinstance(exc, QuotaExceeded):
+        extra["usage"] = {"keys": exc.usage.keys, "bytes": exc.usage.bytes}
+        extra["limit"] = {"keys": exc.limits.keys, "bytes": exc.limits.bytes}
     return error_response(status, exc.code, exc.message, headers=headers, **extra)
 
 

@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from kv_api.domain.quotas import NearQuota
 from kv_api.presentation.http.request_context import UNMATCHED
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -158,6 +159,14 @@ class Metrics:
         self.checkpoint_age = gauge(
             "kv_tarantool_checkpoint_age_seconds", "seconds since the last checkpoint (.snap)"
         )
+        # counts only: a label per user would grow without bound and name the tenants
+        self.users_at_quota = gauge(
+            "kv_users_at_quota", "users whose keys or stored bytes are at their limit"
+        )
+        self.users_near_quota_count = gauge(
+            "kv_users_near_quota",
+            "users at 90% or more of their keys or stored bytes limit (those at it included)",
+        )
 
     def store_stats(self, stats: StoreFigures) -> None:
         self.arena_used.set(stats.arena_used)
@@ -166,6 +175,10 @@ class Metrics:
         self.quota_size.set(stats.quota_size)
         self.tuples.labels("kv_data").set(stats.tuples)
         self.checkpoint_age.set(stats.checkpoint_age)
+
+    def users_near_quota(self, counts: NearQuota) -> None:
+        self.users_at_quota.set(counts.at)
+        self.users_near_quota_count.set(counts.near)
 
     def observe_request(
         self, resource: AbstractResource | None, method: str, status: int, seconds: float

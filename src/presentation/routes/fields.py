@@ -122,6 +122,11 @@ class VersionConflictDetail(Schema):
     )
 
 
+class QuotaFigures(Schema):
+    keys = fields.Integer(allow_none=True, metadata={"minimum": 0, "example": 64})
+    bytes = fields.Integer(allow_none=True, metadata={"minimum": 0, "example": 64000448})
+
+
 class ErrorDetail(Schema):
     code = fields.String(required=True, metadata={"example": "validation_error"})
     message = fields.String(required=True, metadata={"example": "username: must be 2-64 ..."})
@@ -147,6 +152,14 @@ class ErrorDetail(Schema):
             "description": "version_conflict: every key whose if_version did not hold",
             "example": {"key1": {"expected": 2, "current": 3}},
         },
+    )
+    usage = fields.Nested(
+        QuotaFigures,
+        metadata={"description": "quota_exceeded: the keys and stored bytes the writer holds"},
+    )
+    limit = fields.Nested(
+        QuotaFigures,
+        metadata={"description": "quota_exceeded: the writer's limits; null: none"},
     )
 
 

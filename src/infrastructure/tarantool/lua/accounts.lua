@@ -4,19 +4,22 @@
 -- deleted account wake the user's watchers, whose watches then end.
 local fiber = require('fiber')
 local session = require('kv_api.session').check
+local usage = require('kv_api.usage')
 local watchers = require('kv_api.watchers')
 
 local NULL = box.NULL
 -- An absent optional field is stored as null: a Lua nil would leave a hole in the tuple.
 local function opt(v) if v == nil then return NULL end return v end
 
--- An account is gone at once: every session check fails, its name is free, its watches end.
+-- An account is gone at once: every session check fails, its name is free, its watches end,
+-- its usage row goes.
 -- Its data is left to kv_purge_deleted_accounts, a small transaction at a time, unlogged:
 -- however many keys it held, deleting it holds the transaction thread no longer than a write.
 local function delete_user(uid)
     box.atomic(function()
         box.space.kv_users:delete(uid)
         box.space.kv_deleted_users:replace{uid, fiber.time()}
+        usage.forget(uid)
     end)
     watchers.wake(uid)
     return true

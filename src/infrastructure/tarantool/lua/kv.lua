@@ -9,6 +9,7 @@ local changelog = require('kv_api.change_log')
 local pair = require('kv_api.pair')
 local reserve = require('kv_api.reserve')
 local session = require('kv_api.session').check
+local usage = require('kv_api.usage')
 local watchers = require('kv_api.watchers')
 
 local C, put, field, found = bytes.C, bytes.put, bytes.field, bytes.found
@@ -59,9 +60,11 @@ end
 local M = {}
 
 -- tuples: each [owner, key, value] as MessagePack with a 5-field array header; the version and
--- expires_at are appended here, as only this transaction knows the version.
--- Answers {written, skipped indexes, revision} or {'conflict', {key = {expected, current}}}.
-function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep)
+-- expires_at are appended here, as only this transaction knows the version. max_keys and
+-- max_bytes: the server's default quota (nil: unlimited), unless the user has limits of its own.
+-- Answers {written, skipped indexes, revision}, {'conflict', {key = {expected, current}}} or
+-- {'quota', {keys, bytes, keys after, bytes after, max_keys, max_bytes}} (nothing written).
+function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep, max_keys, max_bytes)
     if session(uid, ver, jti) == nil then return nil end
     local now = fiber.time()
     local refusal = refused(uid, expected, now)
@@ -69,8 +72,10 @@ function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
     local sid, expiry_id = box.space.kv_data.id, box.space.kv_expiry.id
     local skipped, rev, room = {}, nil, reserve.before()
     local head = 1 + #msgpack.encode(uid)  -- the array header and the owner
-    box.atomic(function()
+    box.begin()
+    local ok, err = pcall(function()
         local log = changelog.log_begin(uid, now)
+        local added, grown = 0, 0  -- the user's keys and stored bytes this batch adds
         for i, raw in ipairs(tuples) do
             local key = keys[i]
             local size, klen = #raw, bytes.strlen(#key)
@@ -89,7 +94,12 @@ function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
             if live and insert_only then
                 skipped[#skipped + 1] = i
             else
-                if old ~= nil and not live then changelog.log_add(log, r + head, klen, changelog.OP_EXPIRE, version) end
+                if old ~= nil then
+                    if not live then changelog.log_add(log, r + head, klen, changelog.OP_EXPIRE, version) end
+                    grown = grown - tonumber(C.box_tuple_bsize(old))
+                else
+                    added = added + 1
+                end
                 if old_expiry ~= nil then
                     local e, e_end = expiry_row(old_expiry, uid, r + head, klen)
                     if C.box_delete(expiry_id, 0, e, e_end, nil) ~= 0 then error(box.error.last()) end
@@ -102,6 +112,7 @@ function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
                 ffi.copy(buf, r, size)
                 local n = put(buf, put(buf, size, version), expires_at)
                 if C.box_replace(sid, p, p + n, nil) ~= 0 then error(box.error.last()) end
+                grown = grown + n  -- the stored tuple is these bytes as they are: its bsize
                 if expires_at ~= nil then
                     local e, e_end = expiry_row(expires_at, uid, r + head, klen)
                     if C.box_replace(expiry_id, e, e_end, nil) ~= 0 then error(box.error.last()) end
@@ -109,9 +120,17 @@ function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
                 changelog.log_add(log, r + head, klen, changelog.OP_PUT, version)
             end
         end
+        refusal = usage.add(uid, added, grown, max_keys, max_bytes)
+        if refusal ~= nil then return end
         rev = changelog.log_end(log, keep)
         if room ~= nil then reserve.check(room) end
     end)
+    if not ok or refusal ~= nil then
+        box.rollback()
+        if not ok then error(err, 0) end
+        return {'quota', refusal}
+    end
+    box.commit()
     watchers.wake(uid)
     return {#tuples - #skipped, skipped, rev}
 end
@@ -143,6 +162,7 @@ function M.kv_delete(uid, ver, jti, keys, expected, keep)
     local data = box.space.kv_data
     local entries, deleted, rev = {}, 0, nil
     box.atomic(function()
+        local freed = 0
         for _, key in ipairs(keys) do
             local old = data:delete({uid, key})
             if old ~= nil then
@@ -150,8 +170,10 @@ function M.kv_delete(uid, ver, jti, keys, expected, keep)
                 local live = pair.live(old, now)
                 if live then deleted = deleted + 1 end
                 entries[#entries + 1] = {key, live and 'delete' or 'expire', pair.version(old)}
+                freed = freed + old:bsize()
             end
         end
+        usage.sub(uid, #entries, freed)
         rev = changelog.try_record(uid, entries, now, keep)
     end)
     if rev == nil then rev = changelog.record_now(uid, entries, now, keep) end
@@ -183,7 +205,7 @@ function M.kv_purge_expired(batch, keep)
         due[#due + 1] = e
     end
     if #due == 0 then return 0 end
-    local owners, unlogged, purged = {}, {}, 0
+    local owners, freed, unlogged, purged = {}, {}, {}, 0
     box.atomic(function()
         for _, e in ipairs(due) do
             local uid, key = e[2], e[3]
@@ -194,9 +216,11 @@ function M.kv_purge_expired(batch, keep)
                 local entries = owners[uid] or {}
                 owners[uid] = entries
                 entries[#entries + 1] = {key, 'expire', pair.version(t)}
+                freed[uid] = (freed[uid] or 0) + t:bsize()
                 purged = purged + 1
             end
         end
+        for uid, entries in pairs(owners) do usage.sub(uid, #entries, freed[uid]) end
         for uid, entries in pairs(owners) do
             if changelog.try_record(uid, entries, now, keep) == nil then unlogged[uid] = entries end
         end

@@ -10,6 +10,7 @@ pcall(ffi.cdef, 'int box_index_get(uint32_t space_id, uint32_t index_id, const c
 pcall(ffi.cdef, 'const char *box_tuple_field(const struct tuple *tuple, uint32_t fieldno);')
 pcall(ffi.cdef, 'int box_insert(uint32_t space_id, const char *tuple, const char *tuple_end, struct tuple **result);')
 pcall(ffi.cdef, 'int box_delete(uint32_t space_id, uint32_t index_id, const char *key, const char *key_end, struct tuple **result);')
+pcall(ffi.cdef, 'size_t box_tuple_bsize(const struct tuple *tuple);')
 
 local C = ffi.C
 local M = {C = C}

@@ -23,12 +23,14 @@ from kv_api.application.users.delete_account import DeleteAccountHandler
 from kv_api.application.users.login import LoginHandler
 from kv_api.application.users.logout import LogoutHandler
 from kv_api.application.users.profile import (
+    Account,
     GetProfileHandler,
     ProfileUpdated,
     UpdateProfileHandler,
 )
 from kv_api.application.users.register import Registered, RegisterUserHandler
 from kv_api.application.users.registration_limit import RegistrationLimit
+from kv_api.domain.quotas import Quota
 from kv_api.domain.users import User
 from kv_api.presentation.http.auth import current_session
 from kv_api.presentation.http.json import json_response, read_json
@@ -39,7 +41,8 @@ from kv_api.presentation.routes.contract import JSON, Operation, examples, opera
 
 TAG = "users"
 BODY_ERRORS = (400, 413)
-SESSION_ERRORS = (401, 503)
+# 429: the caller's own requests in flight are at their cap (KV_USER_MAX_INFLIGHT)
+SESSION_ERRORS = (401, 429, 503)
 Rules = Callable[[Mapping[str, object]], dict[str, list[str]]]
 
 
@@ -51,6 +54,16 @@ def profile_body(user: User) -> dict[str, Any]:
         "last_name": user.profile.last_name,
         "created_at": user.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": user.updated_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def usage_body(quota: Quota) -> dict[str, int | None]:
+    """What the caller stores and its limits (null: unlimited)."""
+    return {
+        "keys": quota.usage.keys,
+        "bytes": quota.usage.bytes,
+        "max_keys": quota.limits.keys,
+        "max_bytes": quota.limits.bytes,
     }
 
 
@@ -128,7 +141,9 @@ class AccountEndpoints:
     # The steps both faces take.
 
     async def registered(self, request: web.Request, schema: Schema) -> Registered:
-        """The per-address limit, every problem of the body at once, then the use case."""
+        """Closed registration first, the per-address limit, every problem of the body at
+        once, then the use case."""
+        self._register.ensure_open()
         await self._registration_limit.check(client_address(request))
         body = load_all_problems(schema, await read_json(request), self._register.problems)
         return await self._register(RegisterUser(**body))
@@ -146,7 +161,7 @@ class AccountEndpoints:
             self._metrics.login_rate_limited.inc()
             raise
 
-    async def profile(self, request: web.Request) -> User:
+    async def profile(self, request: web.Request) -> Account:
         return await self._profile(GetProfile(current_session(request)))
 
     async def updated(
@@ -176,9 +191,11 @@ class AccountEndpoints:
             TAG,
             "account created",
             content=(JSON, s.RegisterResponse),
-            errors=(*BODY_ERRORS, 409, 429, 503),
+            errors=(*BODY_ERRORS, 403, 409, 429, 503),
             body=s.RegisterRequest,
             public=True,
+            description="403 `registration_closed` when the server takes no registrations "
+            "(KV_REGISTRATION=closed): the operator creates accounts.",
             examples=examples(
                 minimal=(
                     "username and password",
@@ -250,15 +267,16 @@ class AccountEndpoints:
             "get",
             "/api/users/me",
             "getProfile",
-            "Read your profile",
+            "Read your profile and how much you store",
             TAG,
-            "your profile",
-            content=(JSON, s.ProfileResponse),
+            "your profile, with your usage and limits",
+            content=(JSON, s.AccountResponse),
             errors=SESSION_ERRORS,
         )
     )
     async def get_me(self, request: web.Request) -> web.Response:
-        return json_response(profile_body(await self.profile(request)))
+        account = await self.profile(request)
+        return json_response({**profile_body(account.user), "usage": usage_body(account.quota)})
 
     @operation(
         _UPDATE,

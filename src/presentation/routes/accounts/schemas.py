@@ -101,6 +101,34 @@ class ProfileResponse(Lenient):
     updated_at = fields.DateTime(required=True, metadata={"example": "2024-05-01T12:00:00Z"})
 
 
+class UsageResponse(Lenient):
+    keys = fields.Integer(
+        required=True, metadata={"description": "pairs you store", "example": 120}
+    )
+    bytes = fields.Integer(
+        required=True,
+        metadata={
+            "description": "their stored size as the store counts it (each pair's tuple, "
+            "key and value included)",
+            "example": 48213,
+        },
+    )
+    max_keys = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "your limit of keys; null: none", "example": 250000},
+    )
+    max_bytes = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "your limit of stored bytes; null: none", "example": 67108864},
+    )
+
+
+class AccountResponse(ProfileResponse):
+    usage = fields.Nested(UsageResponse, required=True)
+
+
 class TokenResponse(Lenient):
     token = fields.String(required=True, metadata={"example": JWT_EXAMPLE})
     access_token = fields.String(

@@ -28,7 +28,8 @@ from kv_api.presentation.routes.kv import schemas as s
 
 TAG = "kv"
 _BODY = (400, 413)
-_SESSION = (401, 503)
+# 429: the caller's own requests in flight are at their cap (KV_USER_MAX_INFLIGHT)
+_SESSION = (401, 429, 503)
 _USUAL = {mode.value: WriteOptions(mode) for mode in WriteMode}
 _UPSERT = _USUAL[WriteMode.UPSERT.value]
 _CURSOR = re.compile(s.CURSOR_PATTERN)

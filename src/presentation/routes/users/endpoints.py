@@ -16,7 +16,7 @@ from kv_api.presentation.http.errors import response_for
 from kv_api.presentation.http.json import json_response
 from kv_api.presentation.http.problems import BadRequest
 from kv_api.presentation.routes.accounts import schemas as accounts
-from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints
+from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints, usage_body
 from kv_api.presentation.routes.contract import JSON, Operation, examples, operation
 from kv_api.presentation.routes.users import schemas as s
 
@@ -26,7 +26,8 @@ TAG_DESCRIPTION = (
     "throttle and revocation as /api, in those clients' shapes; 422 where /api answers 400"
 )
 BODY_ERRORS = (422, 413)
-SESSION_ERRORS = (401, 503)
+# 429: the caller's own requests in flight are at their cap (KV_USER_MAX_INFLIGHT)
+SESSION_ERRORS = (401, 429, 503)
 _AS_DOCUMENTED = "as older clients send it"
 
 
@@ -74,9 +75,10 @@ class UserManagementEndpoints:
             TAG,
             "account created",
             content=(JSON, s.UsersRegisterResponse),
-            errors=(*BODY_ERRORS, 409, 429, 503),
+            errors=(*BODY_ERRORS, 403, 409, 429, 503),
             body=s.UsersRegisterRequest,
             public=True,
+            description="403 `registration_closed` when the server takes no registrations.",
             examples=_documented(
                 {
                     "username": "exampleUser",
@@ -135,15 +137,16 @@ class UserManagementEndpoints:
             "get",
             "/users",
             "getUser",
-            "Read your account",
+            "Read your account and how much you store",
             TAG,
-            "your account",
-            content=(JSON, s.UsersProfile),
+            "your account, with your usage and limits",
+            content=(JSON, s.UsersAccountResponse),
             errors=SESSION_ERRORS,
         )
     )
     async def get_account(self, request: web.Request) -> web.Response:
-        return json_response(profile_body(await self._accounts.profile(request)))
+        account = await self._accounts.profile(request)
+        return json_response({**profile_body(account.user), "usage": usage_body(account.quota)})
 
     @operation(
         Operation(

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from kv_api.domain.users import PasswordPolicy
 from kv_api.presentation.routes.accounts.schemas import (
     JWT_EXAMPLE,
+    UsageResponse,
     email_field,
     guessed_password_field,
     new_password_field,
@@ -65,6 +66,10 @@ class UsersProfile(UsersAccount):
         validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"),
         metadata={"description": "UTC, ISO 8601 to the second", "example": "2023-12-01T10:03:54"},
     )
+
+
+class UsersAccountResponse(UsersProfile):
+    usage = fields.Nested(UsageResponse, required=True)
 
 
 class UsersUpdateResponse(Lenient):
