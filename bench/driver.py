@@ -1,4 +1,4 @@
-"""The floor: the same batches through asynctnt straight to Tarantool, no HTTP in between.
+"""The driver: the same batches through asynctnt straight to Tarantool, no HTTP in between.
 
 The Lua call and its arguments are captured from the API's own handlers and repository,
 composed by the API's container around a recording client: the driver sends exactly what
@@ -9,13 +9,16 @@ from call to call: they start at the versions read before and go up by one per w
 """
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import asynctnt
+import msgspec
 from dependency_injector import providers
 
 from bench.payloads import Batch
@@ -28,6 +31,14 @@ from kv_api.presentation.gc_tuning import timed_collection
 from kv_api.presentation.housekeeping import Housekeeping
 
 Call = tuple[str, list[Any]]
+
+# The floor of a batch write (bench/lua/packed_replace.lua): defined by the bench, not the API.
+FLOOR_FUNCTION = "bench_packed_replace"
+FLOOR_SOURCE = Path(__file__).with_name("lua") / "packed_replace.lua"
+DEFINE_FLOOR = (
+    "local name, source = ... "
+    "rawset(_G, name, assert(loadstring(source, '@bench/lua/packed_replace.lua'))())"
+)
 
 
 class _RecordingClient:
@@ -179,13 +190,32 @@ async def _callers(conn: asynctnt.Connection, load: Load) -> list[Caller]:
     return callers
 
 
-async def measure(target: DriverTarget, load: Load, server_cpu: Callable[[], float]) -> Measurement:
-    """`server_cpu` reads Tarantool's CPU seconds, to share out per request."""
+def floor_tuples(batch: Batch, user_id: int) -> list[bytes]:
+    """The batch's pairs as whole stored tuples, packed here: [owner, key, value, version 1,
+    expires_at], the expiry a batch's ttl sets from now."""
+    ttl = batch.options.get("ttl")
+    expires_at = None if ttl is None else math.ceil(time.time() + ttl)
+    encode = msgspec.msgpack.Encoder().encode
+    return [encode([user_id, key, value, 1, expires_at]) for key, value in batch.items.items()]
+
+
+async def _floor_callers(conn: asynctnt.Connection, load: Load) -> list[Caller]:
+    await conn.eval(DEFINE_FLOOR, [FLOOR_FUNCTION, FLOOR_SOURCE.read_text()])
+    caller = Caller(FLOOR_FUNCTION, [floor_tuples(load.batch, load.session.user_id)])
+    _check_reply(load.batch, await conn.call(caller.function, caller.args))
+    return [caller] * load.concurrency
+
+
+async def measure(
+    target: DriverTarget, load: Load, server_cpu: Callable[[], float], floor: bool = False
+) -> Measurement:
+    """`server_cpu` reads Tarantool's CPU seconds, to share out per request. With `floor`, a
+    write batch goes to the floor function instead of the API's."""
     conn = await _connect(target)
     collector = Housekeeping([timed_collection()])  # as the API's serve_app does
     collector.start()
     try:
-        callers = await _callers(conn, load)
+        callers = await (_floor_callers if floor else _callers)(conn, load)
         if load.warmup > 0:
             await _load(conn, callers, load.warmup)
         conflicts = sum(caller.conflicts for caller in set(callers))

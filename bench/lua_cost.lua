@@ -1,52 +1,183 @@
 -- Tarantool CPU of the batch functions in-process, without the network or the API:
 --   cd <checkout> && tarantool bench/lua_cost.lua
--- A throwaway instance (no WAL, files in a temp folder) gets every migration and the Lua
--- modules of src/infrastructure/tarantool/lua, then each function is called as the API calls
--- it, 200 times, and its thread CPU per call printed.
+-- Each figure comes from a throwaway instance of its own (files in a temp folder, the WAL
+-- written as the server writes it) with every migration and the Lua modules of
+-- src/infrastructure/tarantool/lua: one process per figure, so no figure inherits another's
+-- compiled traces. Three parts:
+-- 1. each function called as the API calls it: its thread CPU per call;
+-- 2. kv_write of 1,000 pairs built up a step at a time from the bench's floor (client-packed
+--    tuples handed to box_replace, bench/lua/packed_replace.lua): each step's CPU per call and
+--    per pair over the one before;
+-- 3. the WAL bytes per pair of the floor and of kv_write (values are random bytes, so the WAL's
+--    compression does not hide what is written).
+-- Each figure is the best of ROUNDS rounds of CALLS calls: the least disturbed by the machine.
 local fio = require('fio')
-local here = fio.dirname(fio.abspath(debug.getinfo(1, 'S').source:sub(2)))
+local script = fio.abspath(debug.getinfo(1, 'S').source:sub(2))
+local here = fio.dirname(script)
 local root = fio.pathjoin(here, '..')
-local work = fio.tempdir()
-box.cfg{log_level = 1, wal_mode = 'none', memtx_memory = 512 * 1024 * 1024, work_dir = work}
+local ROUNDS, CALLS, PAIRS = 6, 40, 1000
+
+local PARTS = {
+    {'each function as the API calls it', {
+        {'kv_write, 1,000 pairs', 'write'},
+        {'kv_write, 1,000 pairs with a ttl', 'write_ttl'},
+        {'kv_write, 1,000 failing conditions', 'write_conditions'},
+        {'kv_read, 10 keys', 'read10'},
+        {'kv_read, 1,000 keys', 'read1000'},
+    }},
+    {'kv_write of 1,000 pairs, a step at a time (overwrites, as write1000)', {
+        {'client-packed tuples, box_replace only', 'floor'},
+        {'+ one lookup per pair', 'lookup'},
+        {'+ session, version, expiry field', 'bare_write'},
+        {'+ change log and revision', 'logged_write'},
+        {'+ usage and quota', 'counted_write'},
+        {'+ reserve check: the whole kv_write', 'write'},
+        {'+ a ttl: the kv_expiry rows', 'write_ttl'},
+    }, true},
+    {'WAL bytes per pair', {
+        {'client-packed tuples, box_replace only', 'floor', 'wal'},
+        {'kv_write', 'write', 'wal'},
+        {'kv_write with a ttl', 'write_ttl', 'wal'},
+    }},
+}
+
+-- The parent: one child process per figure.
+if arg[1] == nil then
+    for _, part in ipairs(PARTS) do
+        print('-- ' .. part[1])
+        local before
+        for _, row in ipairs(part[2]) do
+            local work = fio.tempdir()
+            local child = io.popen(string.format("tarantool '%s' '%s' '%s' %s 2>&1", script, work, row[2], row[3] or 'cpu'))
+            local out = child:read('*a')
+            child:close()
+            fio.rmtree(work)
+            local value = tonumber(out:match('^RESULT (%S+)'))
+            if value == nil then error('"' .. row[2] .. '" failed: ' .. out) end
+            if row[3] == 'wal' then
+                print(string.format('%-44s %7.1f bytes', row[1], value))
+            elseif part[3] and before ~= nil then
+                print(string.format('%-44s %7.0f us per call  +%5.0f us, %5.2f us per pair',
+                    row[1], value, value - before, (value - before) / PAIRS))
+            else
+                print(string.format('%-44s %7.0f us per call', row[1], value))
+            end
+            before = value
+        end
+    end
+    os.exit(0)
+end
+
+-- A child: one figure.
+local work, name, what = arg[1], arg[2], arg[3]
+box.cfg{log_level = 1, wal_mode = 'write', memtx_memory = 512 * 1024 * 1024, work_dir = work,
+        checkpoint_interval = 0}
 local names = fio.glob(fio.pathjoin(root, 'migrations', '[0-9]*.lua'))
 table.sort(names)
-for _, name in ipairs(names) do dofile(name) end
+for _, file in ipairs(names) do dofile(file) end
 -- the modules as the API defines them: kv_api.<file name>, the functions as globals
 for _, path in ipairs(fio.glob(fio.pathjoin(root, 'src/infrastructure/tarantool/lua/*.lua'))) do
     package.preload['kv_api.' .. fio.basename(path, '.lua')] = assert(loadfile(path))
 end
-for name, fn in pairs(require('kv_api.functions')) do rawset(_G, name, fn) end
+for fname, fn in pairs(require('kv_api.functions')) do rawset(_G, fname, fn) end
 
-local msgpack, clock, NULL = require('msgpack'), require('clock'), box.NULL
+local ffi, msgpack, clock, digest = require('ffi'), require('msgpack'), require('clock'), require('digest')
+local bytes = require('kv_api.msgpack_bytes')
+local NULL = box.NULL
 local uid = kv_user_create('bench', 'bench', 'h', NULL, NULL, NULL, 0, 0)[1]
-local keys, tuples, expected = {}, {}, {{}, {}}
-for i = 1, 1000 do
-    keys[i] = 'key' .. i
+local keys, tuples, whole, expected = {}, {}, {}, {{}, {}}
+for i = 1, PAIRS do
+    keys[i] = string.format('bench:key:%05d', i)
+    local tail = msgpack.encode(keys[i]) .. msgpack.encode(digest.urandom(90))
     -- as the API sends them: [owner, key, value] under a 5-field header
-    tuples[i] = '\149' .. msgpack.encode(uid) .. msgpack.encode(keys[i]) .. msgpack.encode('value-' .. i)
+    tuples[i] = '\149' .. msgpack.encode(uid) .. tail
+    -- as a client packs them whole for the floor: version 1, no expiry
+    whole[i] = tuples[i] .. '\1\192'
     expected[1][i], expected[2][i] = keys[i], 0
 end
-
-local function cost(name, call)
-    call()
-    collectgarbage('collect')
-    local started = clock.thread()
-    for _ = 1, 200 do call() end
-    print(string.format('%-44s %7.0f us per call', name, (clock.thread() - started) / 200 * 1e6))
-end
-local write, read = kv_write, kv_read
 -- the default quota (KV_USER_MAX_KEYS, KV_USER_MAX_BYTES), as the API passes it
 local MAX_KEYS, MAX_BYTES = 250000, 64 * 1024 * 1024
-cost('kv_write, 1,000 pairs', function()
-    write(uid, 0, 'jti', false, keys, tuples, NULL, NULL, NULL, 100000, MAX_KEYS, MAX_BYTES)
-end)
-cost('kv_write, 1,000 pairs with a ttl', function()
-    write(uid, 0, 'jti', false, keys, tuples, 3600, NULL, NULL, 100000, MAX_KEYS, MAX_BYTES)
-end)
-cost('kv_write, 1,000 failing conditions', function()
-    write(uid, 0, 'jti', false, keys, tuples, NULL, NULL, expected, 100000, MAX_KEYS, MAX_BYTES)
-end)
-cost('kv_read, 10 keys', function() read(uid, 0, 'jti', {unpack(keys, 1, 10)}, 1e9) end)
-cost('kv_read, 1,000 keys', function() read(uid, 0, 'jti', keys, 1e9) end)
-fio.rmtree(work)
+
+local function write(ttl, conditions)
+    return function()
+        kv_write(uid, 0, 'jti', false, keys, tuples, ttl, NULL, conditions, 100000, MAX_KEYS, MAX_BYTES)
+    end
+end
+
+-- The steps of kv_write are taken out by replacing the module functions it calls with ones
+-- that do nothing.
+local changelog, usage, reserve = require('kv_api.change_log'), require('kv_api.usage'), require('kv_api.reserve')
+local function without(...)
+    for _, step in ipairs({...}) do
+        if step == 'log' then
+            changelog.log_begin = function() return {} end
+            changelog.log_add = function() end
+            changelog.log_end = function() return 0 end
+        elseif step == 'usage' then
+            usage.add = function() return nil end
+        elseif step == 'reserve' then
+            reserve.before = function() return nil end
+        end
+    end
+end
+
+local packed_replace = dofile(fio.pathjoin(here, 'lua', 'packed_replace.lua'))
+-- the floor plus one primary-key lookup per pair, as kv_write makes it
+local function replace_after_lookup()
+    local C, found, sid = bytes.C, bytes.found, box.space.kv_data.id
+    local len = 1 + #msgpack.encode(uid) + bytes.strlen(#keys[1])
+    box.atomic(function()
+        for _, t in ipairs(whole) do
+            local r = ffi.cast('const char *', t)
+            local q = bytes.kbuffer(len)
+            ffi.copy(q, r, len)
+            q[0] = 0x92
+            local k = ffi.cast('const char *', q)
+            if C.box_index_get(sid, 0, k, k + len, found) ~= 0 then error(box.error.last()) end
+            if C.box_replace(sid, r, r + #t, nil) ~= 0 then error(box.error.last()) end
+        end
+    end)
+end
+
+local CALL = {
+    write = write(NULL, NULL),
+    write_ttl = write(3600, NULL),
+    write_conditions = write(NULL, expected),
+    read10 = function() kv_read(uid, 0, 'jti', {unpack(keys, 1, 10)}, 1e9) end,
+    read1000 = function() kv_read(uid, 0, 'jti', keys, 1e9) end,
+    floor = function() packed_replace(whole) end,
+    lookup = replace_after_lookup,
+    bare_write = write(NULL, NULL),
+    logged_write = write(NULL, NULL),
+    counted_write = write(NULL, NULL),
+}
+if name == 'bare_write' then without('log', 'usage', 'reserve')
+elseif name == 'logged_write' then without('usage', 'reserve')
+elseif name == 'counted_write' then without('reserve') end
+local call = assert(CALL[name], name)
+if name:match('^read') then write(NULL, NULL)() end
+
+local function wal_bytes()
+    local total = 0
+    for _, path in ipairs(fio.glob(fio.pathjoin(work, '*.xlog'))) do total = total + fio.stat(path).size end
+    return total
+end
+
+local result
+if what == 'wal' then
+    call()
+    local start = wal_bytes()
+    for _ = 1, CALLS do call() end
+    result = (wal_bytes() - start) / (CALLS * PAIRS)
+else
+    for _ = 1, CALLS do call() end  -- the traces compiled before the first round
+    result = math.huge
+    for _ = 1, ROUNDS do
+        collectgarbage('collect')
+        local started = clock.thread()
+        for _ = 1, CALLS do call() end
+        result = math.min(result, (clock.thread() - started) / CALLS * 1e6)
+    end
+end
+print('RESULT ' .. result)
 os.exit(0)

@@ -12,6 +12,7 @@ from bench.stats import Measurement
 # Machines differ by 2x in plain Python speed: targets are ratios measured in the same run.
 READ10_CEILING_TARGET = 0.8
 DRIVER_SHARE_TARGET = 0.5
+FLOOR_SHARE_TARGET = 0.6  # write1000 against client-packed tuples handed to box_replace
 MIXED_P99_FACTOR = 2.0
 # Below this share of its CPU the ceiling was held back by the load side (wrk, Tarantool),
 # and its req/s understates what the framework can do.
@@ -37,6 +38,8 @@ def _median_round(
 class Results:
     api: dict[str, Measurement] = field(default_factory=dict)
     driver: dict[str, Measurement] = field(default_factory=dict)
+    # the write floor (bench/lua/packed_replace.lua) through the same driver
+    floor: dict[str, Measurement] = field(default_factory=dict)
     ceiling: dict[str, Measurement] = field(default_factory=dict)
     # API / ceiling of each round: the two alternate, so the machine's drift falls on both
     ceiling_rounds: dict[str, list[float]] = field(default_factory=dict)
@@ -52,6 +55,10 @@ class Results:
     def ratio(self, name: str) -> float | None:
         """API / raw driver for the same batch."""
         return _share(self.api.get(name), self.driver.get(name))
+
+    def floor_ratio(self, name: str) -> float | None:
+        """API / the write floor for the same batch."""
+        return _share(self.api.get(name), self.floor.get(name))
 
     def ceiling_ratio(self, name: str) -> float | None:
         """API / the minimal aiohttp handler (bench/ceiling.py) for the same requests: the
@@ -114,6 +121,12 @@ def targets(results: Results) -> list[Target]:
             found.append(
                 Target(f"{name} keys/s", wanted, f"{ratio:.2f}x", ratio >= DRIVER_SHARE_TARGET)
             )
+    floor = results.floor_ratio("write1000")
+    if floor is not None:
+        wanted = f">= {FLOOR_SHARE_TARGET:.2f}x floor"
+        found.append(
+            Target("write1000 req/s", wanted, f"{floor:.2f}x", floor >= FLOOR_SHARE_TARGET)
+        )
     mixed, idle = results.api.get("mixed"), results.api.get("read10")
     if mixed is not None and idle is not None and idle.p99_ms:
         factor = mixed.p99_ms / idle.p99_ms
@@ -249,6 +262,8 @@ def render(results: Results) -> str:
             f"{two.requests_per_s:,.0f} req/s ({_ratio_text(results.scaling(name))}), "
             f"p99 {one.p99_ms:.2f} -> {two.p99_ms:.2f} ms"
         )
+    for name, floor in results.floor.items():
+        out.append(floor_line(results, name, floor))
     for name, etcd in results.etcd.items():
         out.append(etcd_line(results, name, etcd))
     if results.watch is not None:
@@ -259,6 +274,24 @@ def render(results: Results) -> str:
         verdict = {True: "met", False: "NOT met", None: "not known"}[target.met]
         out.append(f"target {target.name}: {target.wanted}, got {target.actual}: {verdict}")
     return "\n".join(out)
+
+
+def floor_line(results: Results, name: str, floor: Measurement) -> str:
+    """The API against client-packed tuples handed to box_replace, and Tarantool's CPU per
+    request of each: the write path's own cost inside Tarantool."""
+    api = results.api[name]
+    line = (
+        f"floor {name}: API/floor {_ratio_text(results.floor_ratio(name))} by req/s"
+        f" ({api.requests_per_s:,.0f} / {floor.requests_per_s:,.0f})"
+    )
+    if api.tarantool_cpu_us and floor.tarantool_cpu_us:
+        line += (
+            f", Tarantool CPU us/req {api.tarantool_cpu_us:,.0f} / {floor.tarantool_cpu_us:,.0f}"
+        )
+    driver = results.driver.get(name)
+    if driver is not None and driver.tarantool_cpu_us:
+        line += f" (driver {driver.tarantool_cpu_us:,.0f})"
+    return line
 
 
 def etcd_line(results: Results, name: str, etcd: Measurement) -> str:
@@ -300,6 +333,7 @@ def document(results: Results, config: dict[str, Any], load: dict[str, Any]) -> 
         "config": config,
         "api": {name: m.as_dict() for name, m in results.api.items()},
         "driver": {name: m.as_dict() for name, m in results.driver.items()},
+        "floor": {name: m.as_dict() for name, m in results.floor.items()},
         "ceiling": {name: m.as_dict() for name, m in results.ceiling.items()},
         "etcd": {name: m.as_dict() for name, m in results.etcd.items()},
         "etcd_version": results.etcd_version,
@@ -309,6 +343,11 @@ def document(results: Results, config: dict[str, Any], load: dict[str, Any]) -> 
         "neighbour": results.neighbour,
         "ratios": {
             name: round(r, 3) for name in results.api if (r := results.ratio(name)) is not None
+        },
+        "floor_ratios": {
+            name: round(r, 3)
+            for name in results.floor
+            if (r := results.floor_ratio(name)) is not None
         },
         "ceiling_ratios": {
             name: round(r, 3)

@@ -32,6 +32,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help="comma-separated")
     parser.add_argument("--no-driver", action="store_true", help="skip the asynctnt baseline")
     parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the write floor: client-packed tuples handed to box_replace "
+        "(bench/lua/packed_replace.lua), for write10, write1000 and write1000_ttl",
+    )
+    parser.add_argument(
         "--no-ceiling",
         action="store_true",
         help="skip the minimal aiohttp handler (bench/ceiling.py)",

@@ -170,6 +170,28 @@ async def test_driver_sends_what_the_api_sends(
         assert measured.errors == 0, measured  # for cas1000: no 409, every call wins
 
 
+async def test_the_floor_stores_pairs_the_api_reads_back(
+    api: Client,
+    bench_user: BenchUser,
+    tarantool: TarantoolProcess,
+    make_settings: Callable[..., Settings],
+) -> None:
+    target = driver.DriverTarget(tarantool.address, tarantool.user, tarantool.password)
+    for name in ("write10", "write1000_ttl"):
+        batch = BATCHES[name]
+        load = driver.Load(batch, bench_user.session(), make_settings(), 2, 0.2, warmup=0.0)
+        measured = await driver.measure(target, load, server_cpu=lambda: 0.0, floor=True)
+        assert measured.requests > 0 and measured.errors == 0
+        read = {"keys": batch.keys, "include": ["version", "expires_at"]}
+        answer = await (
+            await api.post("/api/read", json=read, headers=bearer(bench_user.token))
+        ).json()
+        assert answer["data"] == batch.items
+        assert {m["version"] for m in answer["meta"].values()} == {1}
+        expiring = {m["expires_at"] is not None for m in answer["meta"].values()}
+        assert expiring == {"ttl" in batch.options}
+
+
 async def test_ceiling_answers_the_bench_bodies_as_the_api_does(
     api: Client, bench_user: BenchUser, tarantool: TarantoolProcess, tmp_path: Any
 ) -> None:

@@ -1,4 +1,5 @@
-"""bench/lua_cost.lua runs with the current migrations and Lua modules: one cost per function."""
+"""bench/lua_cost.lua runs with the current migrations and Lua modules: a cost per function, the
+steps of kv_write over the write floor, and the WAL bytes per pair."""
 
 import re
 import shutil
@@ -19,6 +20,18 @@ def test_the_in_process_cost_script_runs() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 5
-    assert all(re.search(r"\d+ us per call$", line) for line in lines), lines
+    parts: list[list[str]] = []
+    for line in done.stdout.splitlines():
+        if line.startswith("-- "):
+            parts.append([])
+        elif line.strip():
+            parts[-1].append(line)
+    functions, steps, wal = parts
+    assert len(functions) == 5
+    assert all(re.search(r"\d+ us per call$", line) for line in functions), functions
+    assert len(steps) == 7 and re.search(r"\d+ us per call$", steps[0]), steps
+    assert all(
+        re.search(r"us per call  \+ *-?\d+ us, +-?[\d.]+ us per pair$", s) for s in steps[1:]
+    )
+    assert len(wal) == 3
+    assert all(float(line.split()[-2]) > 50 for line in wal), wal  # a pair is ~110 bytes

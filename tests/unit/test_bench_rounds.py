@@ -1,10 +1,11 @@
 """`make bench` alternates the API and the ceiling in rounds: how rounds add up, how the ratio
 is taken, and where the processes are placed. No timing is asserted."""
 
+import dataclasses
 import os
 
 from bench.placement import Placement
-from bench.report import Results, rows, targets
+from bench.report import Results, render, rows, targets
 from bench.stats import Measurement, combine
 
 
@@ -50,3 +51,22 @@ def test_a_ceiling_held_back_by_the_load_side_decides_nothing() -> None:
     assert bound.met is False and "0.73x by CPU per request" in bound.actual
     [held] = targets(Results(api={"read10": api}, ceiling={"read10": idle}))
     assert held.met is None and "used 0.84 of its CPU" in held.actual
+
+
+def test_the_write_floor_gives_a_ratio_a_line_and_the_write1000_target() -> None:
+    api = Measurement(
+        requests=700, seconds=1.0, batch_size=1000, p50_ms=20, p99_ms=30, tarantool_cpu_us=900
+    )
+    floor = Measurement(
+        requests=1000, seconds=1.0, batch_size=1000, p50_ms=9, p99_ms=12, tarantool_cpu_us=500
+    )
+    results = Results(api={"write1000": api}, floor={"write1000": floor})
+    assert results.floor_ratio("write1000") == 0.7
+    [target] = targets(results)
+    assert (target.name, target.actual, target.met) == ("write1000 req/s", "0.70x", True)
+    assert "floor write1000: API/floor 0.70x by req/s (700 / 1,000)" in render(results)
+    assert "Tarantool CPU us/req 900 / 500" in render(results)
+    slow = Results(
+        api={"write1000": api}, floor={"write1000": dataclasses.replace(floor, requests=2000)}
+    )
+    assert targets(slow)[0].met is False
