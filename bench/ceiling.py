@@ -47,12 +47,12 @@ async def read(request: web.Request) -> web.Response:
 
 async def write(request: web.Request) -> web.Response:
     data = orjson.loads(await request.read())["data"]
-    head = b"\x95" + _pack(request.app[SESSION][0])  # the function appends version and expiry
-    keys = list(data)
-    tuples = [head + _pack(key) + _pack(value) for key, value in data.items()]
-    args = [*request.app[SESSION], False, keys, tuples, None, None, None, CHANGES_KEEP]
+    # each pair the key then the value, in one string: the function builds the tuples
+    pairs = [_pack(key) + _pack(value) for key, value in data.items()]
+    sizes, joined = [len(pair) for pair in pairs], b"".join(pairs)
+    args = [*request.app[SESSION], False, sizes, joined, None, None, None, CHANGES_KEEP]
     args += [QUOTA.keys, QUOTA.bytes]
-    response = await request.app[CONNECTION].call("kv_write", args)
+    response = await request.app[CONNECTION].call("kv_write_pairs", args)
     written, skipped, revision = response.body[0]
     response.body.clear()
     answer = {"status": "success", "written": written, "skipped": skipped, "revision": revision}

@@ -11,7 +11,7 @@ from call to call: they start at the versions read before and go up by one per w
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -51,8 +51,8 @@ class _RecordingClient:
 
     async def call(self, function: str, args: list[Any]) -> Any:
         self.calls.append((function, args))
-        if function == "kv_write":
-            return [len(args[5]), [], 1]  # tuples are the 6th argument
+        if function == "kv_write_pairs":
+            return [len(args[4]), [], 1]  # each pair's size is in the 5th argument
         return []
 
 
@@ -98,21 +98,24 @@ class Caller:
     """One client's calls: the same arguments every time, or for a conditional writer the
     same with its expected versions, which follow its wins."""
 
-    # kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep, max_keys,
-    # max_bytes)
+    # kv_write_pairs(uid, ver, jti, insert_only, sizes, pairs, ttl, ttls, expected, keep,
+    # max_keys, max_bytes)
     EXPECTED = 8
 
-    def __init__(self, function: str, args: list[Any], version: int | None = None) -> None:
+    def __init__(
+        self, function: str, args: list[Any], version: int | None = None, keys: Sequence[str] = ()
+    ) -> None:
         self.function = function
         self.args = args
         self.version = version
+        self.keys = list(keys)  # a conditional writer's keys
         self.conflicts = 0
 
     def next_args(self) -> list[Any]:
         if self.version is None:
             return self.args
         args = list(self.args)
-        keys = self.args[4]
+        keys = self.keys
         args[self.EXPECTED] = [keys, [self.version] * len(keys)]  # [keys, versions]
         return args
 
@@ -182,7 +185,7 @@ async def _callers(conn: asynctnt.Connection, load: Load) -> list[Caller]:
         read = [*args[:3], batch.keys[:1], 1 << 20]
         rows = (await conn.call("kv_read", read))[0]
         version = (rows[0][3] if len(rows[0]) > 3 else None) or 1 if rows else 0
-        caller = Caller(function, args, int(version))
+        caller = Caller(function, args, int(version), batch.keys)
         reply = await conn.call(function, caller.next_args())
         _check_reply(batch, reply)
         caller.answered(reply[0])

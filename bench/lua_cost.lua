@@ -5,10 +5,10 @@
 -- src/infrastructure/tarantool/lua: one process per figure, so no figure inherits another's
 -- compiled traces. Three parts:
 -- 1. each function called as the API calls it: its thread CPU per call;
--- 2. kv_write of 1,000 pairs built up a step at a time from the bench's floor (client-packed
+-- 2. kv_write_pairs of 1,000 pairs built up a step at a time from the bench's floor (client-packed
 --    tuples handed to box_replace, bench/lua/packed_replace.lua): each step's CPU per call and
 --    per pair over the one before;
--- 3. the WAL bytes per pair of the floor and of kv_write (values are random bytes, so the WAL's
+-- 3. the WAL bytes per pair of the floor and of kv_write_pairs (values are random bytes, so the WAL's
 --    compression does not hide what is written).
 -- Each figure is the best of ROUNDS rounds of CALLS calls: the least disturbed by the machine.
 local fio = require('fio')
@@ -19,25 +19,25 @@ local ROUNDS, CALLS, PAIRS = 6, 40, 1000
 
 local PARTS = {
     {'each function as the API calls it', {
-        {'kv_write, 1,000 pairs', 'write'},
-        {'kv_write, 1,000 pairs with a ttl', 'write_ttl'},
-        {'kv_write, 1,000 failing conditions', 'write_conditions'},
+        {'kv_write_pairs, 1,000 pairs', 'write'},
+        {'kv_write_pairs, 1,000 pairs with a ttl', 'write_ttl'},
+        {'kv_write_pairs, 1,000 failing conditions', 'write_conditions'},
         {'kv_read, 10 keys', 'read10'},
         {'kv_read, 1,000 keys', 'read1000'},
     }},
-    {'kv_write of 1,000 pairs, a step at a time (overwrites, as write1000)', {
+    {'kv_write_pairs of 1,000 pairs, a step at a time (overwrites, as write1000)', {
         {'client-packed tuples, box_replace only', 'floor'},
         {'+ one lookup per pair', 'lookup'},
         {'+ session, version, expiry field', 'bare_write'},
         {'+ change log and revision', 'logged_write'},
         {'+ usage and quota', 'counted_write'},
-        {'+ reserve check: the whole kv_write', 'write'},
-        {'+ a ttl: the kv_expiry rows', 'write_ttl'},
+        {'+ reserve check: the whole kv_write_pairs', 'write'},
+        {'+ a ttl: the expiry schedule', 'write_ttl'},
     }, true},
     {'WAL bytes per pair', {
         {'client-packed tuples, box_replace only', 'floor', 'wal'},
-        {'kv_write', 'write', 'wal'},
-        {'kv_write with a ttl', 'write_ttl', 'wal'},
+        {'kv_write_pairs', 'write', 'wal'},
+        {'kv_write_pairs with a ttl', 'write_ttl', 'wal'},
     }},
 }
 
@@ -85,26 +85,27 @@ local ffi, msgpack, clock, digest = require('ffi'), require('msgpack'), require(
 local bytes = require('kv_api.msgpack_bytes')
 local NULL = box.NULL
 local uid = kv_user_create('bench', 'bench', 'h', NULL, NULL, NULL, 0, 0)[1]
-local keys, tuples, whole, expected = {}, {}, {}, {{}, {}}
+local keys, tails, sizes, whole, expected = {}, {}, {}, {}, {{}, {}}
 for i = 1, PAIRS do
     keys[i] = string.format('bench:key:%05d', i)
-    local tail = msgpack.encode(keys[i]) .. msgpack.encode(digest.urandom(90))
-    -- as the API sends them: [owner, key, value] under a 5-field header
-    tuples[i] = '\149' .. msgpack.encode(uid) .. tail
+    tails[i] = msgpack.encode(keys[i]) .. msgpack.encode(digest.urandom(90))
+    sizes[i] = #tails[i]
     -- as a client packs them whole for the floor: version 1, no expiry
-    whole[i] = tuples[i] .. '\1\192'
+    whole[i] = '\149' .. msgpack.encode(uid) .. tails[i] .. '\1\192'
     expected[1][i], expected[2][i] = keys[i], 0
 end
+-- as the API sends a batch: every pair (key, value) in one string, and each one's length
+local pairs_blob = table.concat(tails)
 -- the default quota (KV_USER_MAX_KEYS, KV_USER_MAX_BYTES), as the API passes it
 local MAX_KEYS, MAX_BYTES = 250000, 64 * 1024 * 1024
 
 local function write(ttl, conditions)
     return function()
-        kv_write(uid, 0, 'jti', false, keys, tuples, ttl, NULL, conditions, 100000, MAX_KEYS, MAX_BYTES)
+        kv_write_pairs(uid, 0, 'jti', false, sizes, pairs_blob, ttl, NULL, conditions, 100000, MAX_KEYS, MAX_BYTES)
     end
 end
 
--- The steps of kv_write are taken out by replacing the module functions it calls with ones
+-- The steps of kv_write_pairs are taken out by replacing the module functions it calls with ones
 -- that do nothing.
 local changelog, usage, reserve = require('kv_api.change_log'), require('kv_api.usage'), require('kv_api.reserve')
 local function without(...)
@@ -122,7 +123,7 @@ local function without(...)
 end
 
 local packed_replace = dofile(fio.pathjoin(here, 'lua', 'packed_replace.lua'))
--- the floor plus one primary-key lookup per pair, as kv_write makes it
+-- the floor plus one primary-key lookup per pair, as kv_write_pairs makes it
 local function replace_after_lookup()
     local C, found, sid = bytes.C, bytes.found, box.space.kv_data.id
     local len = 1 + #msgpack.encode(uid) + bytes.strlen(#keys[1])

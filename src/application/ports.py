@@ -68,6 +68,15 @@ class DeleteOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpiryPurge:
+    """One step of the expiry purge: the pairs it removed, and whether it stopped at its
+    batch with more perhaps due."""
+
+    expired: int
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
 class KeyPage:
     keys: list[str]
     has_more: bool
@@ -193,8 +202,8 @@ class KeyValueRepository(Protocol):
         self, session: Session, prefix: str, after: str | None, limit: int
     ) -> KeyPage: ...
 
-    async def purge_expired(self, batch: int) -> int:
-        """Removes up to `batch` expired pairs in one short step; answers how many."""
+    async def purge_expired(self, batch: int) -> ExpiryPurge:
+        """Removes expired pairs in one short step that handles at most `batch` of them."""
         ...
 
 

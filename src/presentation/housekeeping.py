@@ -180,7 +180,11 @@ def build_housekeeping(
         await throttles.purge_stale(now)
 
     async def expired_pairs() -> None:
-        await in_steps(lambda: kv.purge_expired(PURGE_BATCH), metrics.keys_expired.inc)
+        for _ in range(PURGE_STEPS):
+            step = await kv.purge_expired(PURGE_BATCH)
+            metrics.keys_expired.inc(step.expired)
+            if not step.more:
+                return
 
     async def deleted_accounts() -> None:
         step = account_purge_batch

@@ -161,7 +161,7 @@ async def test_driver_sends_what_the_api_sends(
     for name in ("write10", "read10", "write1000_ttl", "cas1000"):
         batch = BATCHES[name]
         function, args = await driver.capture_call(batch, bench_user.session(), settings)
-        assert function == ("kv_read" if batch.kind == "read" else "kv_write")
+        assert function == ("kv_read" if batch.kind == "read" else "kv_write_pairs")
         if name == "write1000_ttl":
             assert args[6] == 3600
         load = driver.Load(batch, bench_user.session(), settings, 2, seconds=0.2, warmup=0.1)

@@ -271,6 +271,41 @@ async def test_an_expired_pair_is_absent_everywhere_at_once(backend: Backend) ->
     assert (gone.deleted, gone.revision) == (0, live.revision)
 
 
+async def purge_all(backend: Backend) -> int:
+    """Purge steps until one says nothing more is due; the pairs they removed."""
+    expired = 0
+    while True:
+        step = await backend.kv.purge_expired(1000)
+        expired += step.expired
+        if not step.more:
+            return expired
+
+
+async def test_a_rewrite_moves_a_pairs_expiry_later_sooner_or_away(backend: Backend) -> None:
+    user, session = await backend.new_user()
+    await backend.kv.write(session, {"later": 1, "away": 1}, WriteOptions(ttl=1))
+    await backend.kv.write(session, {"sooner": 1}, WriteOptions(ttl=3600))
+    _, first = await backend.kv.read_with_meta(session, ["later"])
+    await backend.kv.write(session, {"sooner": 2}, WriteOptions(ttl=1))
+    await backend.kv.write(session, {"later": 2}, WriteOptions(ttl=2))
+    await backend.kv.write(session, {"away": 2}, UPSERT)
+    _, meta = await backend.kv.read_with_meta(session, ["later", "sooner", "away"])
+    assert meta["later"].expires_at > first["later"].expires_at
+    assert meta["away"].expires_at is None
+
+    # past the first expiry of "later" and the new one of "sooner", before the new one of
+    # "later": only "sooner" goes
+    await wait_until_expired(backend, session, ["sooner"])
+    assert time.time() > first["later"].expires_at
+    await purge_all(backend)
+    assert await backend.stored_keys(user.id) == {"later", "away"}
+    assert await backend.kv.read(session, ["later", "away"]) == {"later": 2, "away": 2}
+
+    await wait_until_expired(backend, session, ["later"])
+    await purge_all(backend)
+    assert await backend.stored_keys(user.id) == {"away"}
+
+
 async def test_purge_removes_expired_pairs_in_bounded_steps(backend: Backend) -> None:
     user, session = await backend.new_user()
     await backend.kv.write(session, {"p1": 1, "p2": 2, "p3": 3}, WriteOptions(ttl=1))
@@ -278,13 +313,13 @@ async def test_purge_removes_expired_pairs_in_bounded_steps(backend: Backend) ->
     await wait_until_expired(backend, session, ["p1", "p2", "p3"])
     assert await backend.stored_keys(user.id) == {"p1", "p2", "p3", "kept"}
 
-    assert await backend.kv.purge_expired(1) == 1
-    purged = 1
-    while step := await backend.kv.purge_expired(1000):
-        purged += step
+    first = await backend.kv.purge_expired(1)
+    assert (first.expired, first.more) == (1, True)
+    purged = 1 + await purge_all(backend)
     assert purged >= 3  # the shared Tarantool may hold other tests' expired pairs too
     assert await backend.stored_keys(user.id) == {"kept"}
-    assert await backend.kv.purge_expired(1000) == 0
+    last = await backend.kv.purge_expired(1000)
+    assert (last.expired, last.more) == (0, False)
     # each purge step that removed some of a user's pairs is a change of their keyspace
     later = (await backend.kv.write(session, {"kept": 2}, UPSERT)).revision
     assert revision + 2 <= later <= revision + 3

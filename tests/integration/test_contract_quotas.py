@@ -21,7 +21,7 @@ from kv_api.domain.quotas import (
 )
 from kv_api.domain.users import User
 from tests.integration.conftest import Backend
-from tests.integration.test_contract_kv import wait_until_expired
+from tests.integration.test_contract_kv import purge_all, wait_until_expired
 from tests.unit.fakes import StoredPair, stored_size
 
 UPSERT, INSERT = WriteOptions(WriteMode.UPSERT), WriteOptions(WriteMode.INSERT)
@@ -74,8 +74,7 @@ async def test_usage_follows_overwrites_inserts_expiry_and_deletes(backend: Back
     await backend.kv.write(session, {"t1": "again"}, UPSERT)
     await backend.kv.delete(session, ["t2", "b", "missing"], {})
     assert (await assert_exact(backend, user, session)).keys == 4
-    while await backend.kv.purge_expired(1000):
-        pass
+    await purge_all(backend)
     assert await assert_exact(backend, user, session) == await usage_of(backend, session)
     assert (await usage_of(backend, session)).keys == 3  # a, d, t1
     await backend.kv.delete(session, ["a", "d", "t1"], {})

@@ -32,7 +32,9 @@ table.sort(names)
 return names
 """
 # The identity of a function and of a module's state: kept by a redefinition of the same code.
-IDENTITY = "return {tostring(rawget(_G, 'kv_write')), tostring(package.loaded['kv_api.watchers'])}"
+IDENTITY = (
+    "return {tostring(rawget(_G, 'kv_write_pairs')), tostring(package.loaded['kv_api.watchers'])}"
+)
 
 
 def called_by_adapters() -> set[str]:

@@ -65,16 +65,34 @@ async def test_batch_failing_midway_stores_nothing(
     assert await count_owned(client, session) == 0
 
 
-async def test_tuple_breaking_the_space_format_rolls_back_the_batch(
-    client: TarantoolClient, session: Session
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [encode("good") + encode("value"), encode(12345) + encode("key is not a string")],
+        [encode("good") + encode("value"), encode("a key without a value")],
+        [encode("good") + encode("value"), encode("x" * 40)[:-3]],  # a key cut short
+    ],
+)
+async def test_a_pair_that_is_not_a_key_and_a_value_rolls_back_the_batch(
+    client: TarantoolClient, session: Session, pairs: list[bytes]
 ) -> None:
-    good = encode([session.user_id, "good", "value"])
-    bad = encode([session.user_id, 12345, "key is not a string"])
-    args = [session.user_id, session.token_version, session.token_id, False, [good, bad]]
+    session_args = [session.user_id, session.token_version, session.token_id, False]
+    args = [*session_args, [len(p) for p in pairs], b"".join(pairs), None, None, None, 100]
 
     with pytest.raises(TarantoolDatabaseError):
-        await client.call("kv_write", args)
+        await client.call("kv_write_pairs", args)
 
+    assert await count_owned(client, session) == 0
+
+
+async def test_sizes_that_do_not_add_up_to_the_pairs_write_nothing(
+    client: TarantoolClient, session: Session
+) -> None:
+    pair = encode("good") + encode("value")
+    session_args = [session.user_id, session.token_version, session.token_id, False]
+    for sizes in ([len(pair) + 1], [len(pair) - 1], [len(pair), 1]):
+        with pytest.raises(TarantoolDatabaseError):
+            await client.call("kv_write_pairs", [*session_args, sizes, pair, None, None, None, 100])
     assert await count_owned(client, session) == 0
 
 

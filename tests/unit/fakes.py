@@ -16,6 +16,7 @@ import msgspec
 from kv_api.application.errors import QuotaExceeded, SessionExpired, VersionConflict
 from kv_api.application.ports import (
     DeleteOutcome,
+    ExpiryPurge,
     IssuedToken,
     KeyPage,
     NewUser,
@@ -421,16 +422,18 @@ class FakeKeyValueRepository:
         )
         return KeyPage(keys=keys[:limit], has_more=len(keys) > limit)
 
-    async def purge_expired(self, batch: int) -> int:
-        now, purged = self._db.now(), 0
+    async def purge_expired(self, batch: int) -> ExpiryPurge:
+        now, purged, more = self._db.now(), 0, False
         for user_id, space in self._db.data.items():
-            doomed = [k for k, pair in space.items() if not pair.live(now)][: batch - purged]
+            expired = [k for k, pair in space.items() if not pair.live(now)]
+            doomed = expired[: batch - purged]
+            more = more or len(doomed) < len(expired)
             removed = {key: space.pop(key) for key in doomed}
             ended = [(key, ChangeOp.EXPIRE, pair.version) for key, pair in removed.items()]
             purged += len(doomed)
             self._db.give_back(user_id, removed)
             self._db.record(user_id, ended)
-        return purged
+        return ExpiryPurge(purged, more)
 
 
 class FakeQuotaRepository:

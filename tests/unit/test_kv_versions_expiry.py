@@ -9,7 +9,7 @@ import pytest
 from kv_api.application.errors import VersionConflict
 from kv_api.application.kv.commands import DeleteBatch, ReadBatch, WriteBatch
 from kv_api.application.kv.handlers import DeleteBatchHandler, ReadBatchHandler, WriteBatchHandler
-from kv_api.application.ports import Session, WriteOptions
+from kv_api.application.ports import ExpiryPurge, Session, WriteOptions
 from kv_api.domain.errors import BatchTooLarge, InvalidKey, InvalidTtl, InvalidVersion
 from kv_api.domain.keys import MAX_VERSION, BatchLimits, PairMeta, WriteMode
 from tests.unit.fakes import FakeBatchEncoder, FakeDatabase, FakeWorld, session_of
@@ -177,11 +177,11 @@ class TestExpiry:
         self, kv: Kv, clock: StoreClock
     ) -> None:
         await kv.write({"a": 1, "b": 2, "c": 3, "keep": 4}, ttls={"a": 10, "b": 10, "c": 10})
-        assert await kv.world.kv.purge_expired(10) == 0
+        assert await kv.world.kv.purge_expired(10) == ExpiryPurge(0, more=False)
         clock.advance(11)
-        assert await kv.world.kv.purge_expired(2) == 2
-        assert await kv.world.kv.purge_expired(2) == 1
-        assert await kv.world.kv.purge_expired(2) == 0
+        assert await kv.world.kv.purge_expired(2) == ExpiryPurge(2, more=True)
+        assert await kv.world.kv.purge_expired(2) == ExpiryPurge(1, more=False)
+        assert await kv.world.kv.purge_expired(2) == ExpiryPurge(0, more=False)
         assert kv.world.db.data[kv.session.user_id].keys() == {"keep"}
 
 

@@ -1,11 +1,10 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-import msgspec
-
 from kv_api.application.errors import QuotaExceeded, SessionExpired, VersionConflict
 from kv_api.application.ports import (
     DeleteOutcome,
+    ExpiryPurge,
     KeyPage,
     PreparedBatch,
     Session,
@@ -17,7 +16,6 @@ from kv_api.domain.keys import JsonValue, PairMeta, WriteMode
 from kv_api.domain.quotas import Limits, QuotaPolicy, Usage
 from kv_api.infrastructure.tarantool.client import TarantoolClient
 
-_encode = msgspec.msgpack.Encoder().encode
 _DEFAULT_QUOTA = QuotaPolicy().defaults
 
 
@@ -66,7 +64,7 @@ def _meta(row: Any) -> PairMeta:
 class TarantoolKeyValueRepository:
     """Each batch is one call of a Lua function that runs it in box.atomic. Batches to write
     come from MsgpackBatchEncoder (infrastructure/codec.py): each encoded entry is the
-    MessagePack of [key, value], the tail of a stored tuple."""
+    MessagePack of the key then of the value, the tail of a stored tuple."""
 
     def __init__(
         self,
@@ -86,22 +84,21 @@ class TarantoolKeyValueRepository:
     async def write(
         self, session: Session, batch: PreparedBatch, options: WriteOptions
     ) -> WriteOutcome:
-        # [user_id, key, value] of a 5-field tuple: the function appends version and expiry.
-        head = b"\x95" + _encode(session.user_id)
-        tuples = [head + pair for pair in cast(Sequence[bytes], batch.encoded)]
+        # one string of every pair and each pair's length: the function builds the tuples
+        pairs = cast(Sequence[bytes], batch.encoded)
         keys = batch.keys
         args = [
             *_session_args(session),
             options.mode is WriteMode.INSERT,
-            keys,
-            tuples,
+            list(map(len, pairs)),
+            b"".join(pairs),
             options.ttl,
             dict(options.ttls) or None,
             _expected(options.if_version),
             self._keep,
             *self._quota,
         ]
-        written, skipped, revision = _applied(await self._primary.call("kv_write", args))
+        written, skipped, revision = _applied(await self._primary.call("kv_write_pairs", args))
         return WriteOutcome(int(written), [keys[i - 1] for i in skipped], int(revision))
 
     async def read(self, session: Session, keys: Sequence[str]) -> dict[str, JsonValue]:
@@ -130,9 +127,10 @@ class TarantoolKeyValueRepository:
         deleted, revision = _applied(await self._primary.call("kv_delete", args))
         return DeleteOutcome(int(deleted), int(revision))
 
-    async def purge_expired(self, batch: int) -> int:
-        """Removes up to `batch` expired pairs in one short transaction; the count removed."""
-        return int(await self._primary.call("kv_purge_expired", [batch, self._keep]))
+    async def purge_expired(self, batch: int) -> ExpiryPurge:
+        """One short transaction over up to `batch` due rows of the expiry schedule."""
+        expired, handled = await self._primary.call("kv_purge_expired", [batch, self._keep])
+        return ExpiryPurge(int(expired), more=int(handled) >= batch)
 
     async def list_keys(
         self, session: Session, prefix: str, after: str | None, limit: int

@@ -104,7 +104,7 @@ function M.kv_purge_deleted_accounts(batch)
     box.atomic(function()
         for _, p in ipairs(stored) do
             data:delete({uid, p[1]})
-            if p[2] ~= nil then box.space.kv_expiry:delete({p[2], uid, p[1]}) end
+            if p[2] ~= nil then box.space.kv_expiry:delete({uid, p[1]}) end
         end
         for _, p in ipairs(parts) do changes:delete({uid, p[1], p[2]}) end
         if finished then

@@ -47,45 +47,70 @@ local function refused(uid, expected, now)
     return {'conflict', clashes}
 end
 
--- [expires_at, owner, key] of kv_expiry in the key buffer; the key's MessagePack at `key`.
-local function expiry_row(expires_at, uid, key, len)
+-- The expiry schedule, kv_expiry [expires_at, owner, key]: one row per pair that has an expiry,
+-- found by (owner, key), due at or before that expiry. A rewrite that moves an expiry later
+-- leaves the row, and the purge moves it when it comes due, so rewriting a key with a ttl
+-- writes no row (docs/decisions/018).
+
+-- The row [expires_at, owner, key] in the key buffer; the key's MessagePack at `key`.
+local function expiry_row(expires_at, owner, key, len)
     local q = bytes.kbuffer(len + 32)
     q[0] = 0x93
-    local n = put(q, put(q, 1, expires_at), uid)
-    ffi.copy(q + n, key, len)
+    local n = put(q, 1, expires_at)
+    ffi.copy(q + n, owner, #owner)
+    ffi.copy(q + n + #owner, key, len)
     local p = ffi.cast('const char *', q)
-    return p, p + n + len
+    return p, p + n + #owner + len
+end
+
+-- The row's key [owner, key] in the key buffer.
+local function expiry_key(owner, key, len)
+    local q = bytes.kbuffer(len + 32)
+    q[0] = 0x92
+    ffi.copy(q + 1, owner, #owner)
+    ffi.copy(q + 1 + #owner, key, len)
+    local p = ffi.cast('const char *', q)
+    return p, p + 1 + #owner + len
 end
 
 local M = {}
 
--- tuples: each [owner, key, value] as MessagePack with a 5-field array header; the version and
--- expires_at are appended here, as only this transaction knows the version. max_keys and
--- max_bytes: the server's default quota (nil: unlimited), unless the user has limits of its own.
+-- pairs: the batch as one MessagePack string, each pair the key then the value; sizes: each
+-- pair's length in it. The stored tuple [owner, key, value, version, expires_at] is built
+-- here, as only this transaction knows the version. max_keys and max_bytes: the server's
+-- default quota (nil: unlimited), unless the user has limits of its own.
 -- Answers {written, skipped indexes, revision}, {'conflict', {key = {expected, current}}} or
 -- {'quota', {keys, bytes, keys after, bytes after, max_keys, max_bytes}} (nothing written).
-function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expected, keep, max_keys, max_bytes)
+function M.kv_write_pairs(uid, ver, jti, insert_only, sizes, pairs, ttl, ttls, expected, keep, max_keys, max_bytes)
     if session(uid, ver, jti) == nil then return nil end
     local now = fiber.time()
     local refusal = refused(uid, expected, now)
     if refusal ~= nil then return refusal end
     local sid, expiry_id = box.space.kv_data.id, box.space.kv_expiry.id
     local skipped, rev, room = {}, nil, reserve.before()
-    local head = 1 + #msgpack.encode(uid)  -- the array header and the owner
+    local owner = msgpack.encode(uid)
+    local head = 1 + #owner  -- the array header and the owner
+    local src, total = ffi.cast('const char *', pairs), 0
+    for i = 1, #sizes do total = total + sizes[i] end
+    if total ~= #pairs then box.error(box.error.ILLEGAL_PARAMS, 'the sizes do not add up to the pairs') end
     box.begin()
     local ok, err = pcall(function()
         local log = changelog.log_begin(uid, now)
-        local added, grown = 0, 0  -- the user's keys and stored bytes this batch adds
-        for i, raw in ipairs(tuples) do
-            local key = keys[i]
-            local size, klen = #raw, bytes.strlen(#key)
-            local buf = bytes.buffer(size + 20)
-            local r = ffi.cast('const char *', raw)
-            -- The lookup key [owner, key] is the head of the tuple under a 2-element header.
-            ffi.copy(buf, r, head + klen)
-            buf[0] = 0x92
+        local added, grown, at = 0, 0, 0  -- the user's keys and stored bytes this batch adds
+        for i = 1, #sizes do
+            local size = sizes[i]
+            local buf = bytes.buffer(head + size + 20)
             local p = ffi.cast('const char *', buf)
-            if C.box_index_get(sid, 0, p, p + head + klen, found) ~= 0 then error(box.error.last()) end
+            local key = p + head
+            ffi.copy(buf + 1, owner, head - 1)
+            ffi.copy(buf + head, src + at, size)
+            at = at + size
+            local klen = bytes.str_size(key)
+            if klen == nil or klen >= size then box.error(box.error.ILLEGAL_PARAMS, 'a pair is not a key and a value') end
+            -- The lookup key [owner, key] is the head of the tuple under a 2-element header.
+            buf[0] = 0x92
+            if C.box_index_get(sid, 0, p, key + klen, found) ~= 0 then error(box.error.last()) end
+            buf[0] = 0x95
             local old, version, old_expiry, live = found[0], nil, nil, false
             if old ~= nil then
                 version, old_expiry = field(old, 3) or 1, field(old, 4)
@@ -95,29 +120,28 @@ function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
                 skipped[#skipped + 1] = i
             else
                 if old ~= nil then
-                    if not live then changelog.log_add(log, r + head, klen, changelog.OP_EXPIRE, version) end
+                    if not live then changelog.log_add(log, key, klen, changelog.OP_EXPIRE, version) end
                     grown = grown - tonumber(C.box_tuple_bsize(old))
                 else
                     added = added + 1
                 end
-                if old_expiry ~= nil then
-                    local e, e_end = expiry_row(old_expiry, uid, r + head, klen)
-                    if C.box_delete(expiry_id, 0, e, e_end, nil) ~= 0 then error(box.error.last()) end
-                end
                 version = live and version + 1 or 1
-                local seconds = ttls ~= nil and ttls[key] or ttl
+                local seconds = ttl
+                if ttls ~= nil then seconds = ttls[bytes.str(key)] or ttl end
                 local expires_at = seconds ~= nil and math.ceil(now + seconds) or nil
-                buf = bytes.buffer(size + 20)
-                p = ffi.cast('const char *', buf)
-                ffi.copy(buf, r, size)
-                local n = put(buf, put(buf, size, version), expires_at)
+                local n = put(buf, put(buf, head + size, version), expires_at)
                 if C.box_replace(sid, p, p + n, nil) ~= 0 then error(box.error.last()) end
                 grown = grown + n  -- the stored tuple is these bytes as they are: its bsize
                 if expires_at ~= nil then
-                    local e, e_end = expiry_row(expires_at, uid, r + head, klen)
-                    if C.box_replace(expiry_id, e, e_end, nil) ~= 0 then error(box.error.last()) end
+                    if old_expiry == nil or expires_at < old_expiry then
+                        local e, e_end = expiry_row(expires_at, owner, key, klen)
+                        if C.box_replace(expiry_id, e, e_end, nil) ~= 0 then error(box.error.last()) end
+                    end
+                elseif old_expiry ~= nil then
+                    local e, e_end = expiry_key(owner, key, klen)
+                    if C.box_delete(expiry_id, 0, e, e_end, nil) ~= 0 then error(box.error.last()) end
                 end
-                changelog.log_add(log, r + head, klen, changelog.OP_PUT, version)
+                changelog.log_add(log, key, klen, changelog.OP_PUT, version)
             end
         end
         refusal = usage.add(uid, added, grown, max_keys, max_bytes)
@@ -132,7 +156,7 @@ function M.kv_write(uid, ver, jti, insert_only, keys, tuples, ttl, ttls, expecte
     end
     box.commit()
     watchers.wake(uid)
-    return {#tuples - #skipped, skipped, rev}
+    return {#sizes - #skipped, skipped, rev}
 end
 
 -- Returns the live tuples found, or only the byte count reached once they add up to more than
@@ -166,7 +190,7 @@ function M.kv_delete(uid, ver, jti, keys, expected, keep)
         for _, key in ipairs(keys) do
             local old = data:delete({uid, key})
             if old ~= nil then
-                if old[5] ~= nil then box.space.kv_expiry:delete({old[5], uid, key}) end
+                if old[5] ~= nil then box.space.kv_expiry:delete({uid, key}) end
                 local live = pair.live(old, now)
                 if live then deleted = deleted + 1 end
                 entries[#entries + 1] = {key, live and 'delete' or 'expire', pair.version(old)}
@@ -195,29 +219,36 @@ function M.kv_keys(uid, ver, jti, prefix, after, limit)
     return keys
 end
 
--- Removes up to `batch` expired pairs in one short transaction, logging each as expired.
+-- One short transaction over up to `batch` rows of the expiry schedule that are due: a pair
+-- past its expiry is removed and logged as expired; a pair whose expiry moved later gets its
+-- row moved there. Answers {pairs removed, rows handled}.
 function M.kv_purge_expired(batch, keep)
-    if box.info.ro then return 0 end
+    if box.info.ro then return {0, 0} end
     local data, expiry, now = box.space.kv_data, box.space.kv_expiry, fiber.time()
     local due = {}
-    for _, e in expiry:pairs({}, {iterator = 'GE'}) do
+    for _, e in expiry.index.due:pairs({}, {iterator = 'GE'}) do
         if e[1] > now or #due >= batch then break end
         due[#due + 1] = e
     end
-    if #due == 0 then return 0 end
+    if #due == 0 then return {0, 0} end
     local owners, freed, unlogged, purged = {}, {}, {}, 0
     box.atomic(function()
         for _, e in ipairs(due) do
             local uid, key = e[2], e[3]
-            expiry:delete({e[1], uid, key})
             local t = data:get({uid, key})
-            if t ~= nil and t[5] == e[1] then
-                data:delete({uid, key})
-                local entries = owners[uid] or {}
-                owners[uid] = entries
-                entries[#entries + 1] = {key, 'expire', pair.version(t)}
-                freed[uid] = (freed[uid] or 0) + t:bsize()
-                purged = purged + 1
+            local expires_at = t ~= nil and t[5] or nil
+            if expires_at ~= nil and expires_at > now then
+                expiry:replace{expires_at, uid, key}
+            else
+                expiry:delete({uid, key})
+                if expires_at ~= nil then
+                    data:delete({uid, key})
+                    local entries = owners[uid] or {}
+                    owners[uid] = entries
+                    entries[#entries + 1] = {key, 'expire', pair.version(t)}
+                    freed[uid] = (freed[uid] or 0) + t:bsize()
+                    purged = purged + 1
+                end
             end
         end
         for uid, entries in pairs(owners) do usage.sub(uid, #entries, freed[uid]) end
@@ -227,7 +258,7 @@ function M.kv_purge_expired(batch, keep)
     end)
     for uid, entries in pairs(unlogged) do changelog.record_now(uid, entries, now, keep) end
     for uid in pairs(owners) do watchers.wake(uid) end
-    return purged
+    return {purged, #due}
 end
 
 return M

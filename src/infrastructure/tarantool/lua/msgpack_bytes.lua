@@ -44,6 +44,25 @@ function M.strlen(n)
     return 5 + n
 end
 
+-- Bytes of the MessagePack string at p, header included; nil for anything but a string.
+function M.str_size(p)
+    local b = ffi.cast('const unsigned char *', p)
+    local h = b[0]
+    if h >= 0xa0 and h <= 0xbf then return 1 + h - 0xa0 end  -- fixstr
+    if h == 0xd9 then return 2 + b[1] end
+    if h == 0xda then return 3 + b[1] * 256 + b[2] end
+    if h == 0xdb then return 5 + ((b[1] * 256 + b[2]) * 256 + b[3]) * 256 + b[4] end
+    return nil
+end
+
+-- The MessagePack string at p as a Lua string.
+function M.str(p)
+    local size = M.str_size(p)
+    local h = ffi.cast('const unsigned char *', p)[0]
+    local skip = h <= 0xbf and 1 or (h == 0xd9 and 2 or (h == 0xda and 3 or 5))
+    return ffi.string(p + skip, size - skip)
+end
+
 -- A field of a stored tuple: nil when absent or null; unsigned integers decoded inline.
 function M.field(tuple, fieldno)
     local p = C.box_tuple_field(tuple, fieldno)
