@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.placement import pinned
+from bench.watch import WATCHERS
 from kv_api.infrastructure.settings import Settings, TarantoolAddress
 from kv_api.infrastructure.tarantool.managed import (
     APP_USER,
@@ -125,6 +126,8 @@ class ApiServer(Process):
             # the hashing threads' throughput rather than the queue bound's refusals
             KV_REGISTER_MAX="1000000000",
             KV_MAX_HASH_QUEUE="1000000",
+            # the watch scenario parks 200 watchers of one user: one change's fan-out to all
+            KV_USER_MAX_WATCHES=str(WATCHERS),
         )
         env.update(self.extra_env)
         return env

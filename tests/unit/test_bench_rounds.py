@@ -3,10 +3,14 @@ is taken, and where the processes are placed. No timing is asserted."""
 
 import dataclasses
 import os
+from pathlib import Path
 
 from bench.placement import Placement
 from bench.report import Results, render, rows, targets
+from bench.servers import ApiServer, TarantoolServer
 from bench.stats import Measurement, combine
+from bench.watch import WATCHERS
+from kv_api.infrastructure.settings_loader import load_settings
 
 
 def _round(requests: int, p50: float, p99: float, cpu: float) -> Measurement:
@@ -70,3 +74,11 @@ def test_the_write_floor_gives_a_ratio_a_line_and_the_write1000_target() -> None
         api={"write1000": api}, floor={"write1000": dataclasses.replace(floor, requests=2000)}
     )
     assert targets(slow)[0].met is False
+
+
+def test_the_bench_api_lets_one_user_park_every_watcher_of_the_watch_scenario(
+    tmp_path: Path,
+) -> None:
+    api = ApiServer(tmp_path / "api", TarantoolServer(tmp_path / "tt"), workers=1)
+    settings = load_settings(api.environment())
+    assert settings.user_max_watches >= WATCHERS and settings.max_watches >= WATCHERS
