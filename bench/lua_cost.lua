@@ -1,16 +1,17 @@
 -- Tarantool CPU of the batch functions in-process, without the network or the API:
---   cd <checkout> && tarantool bench/lua_cost.lua
--- Each figure comes from a throwaway instance of its own (files in a temp folder, the WAL
+--   cd <checkout> && tarantool bench/lua_cost.lua [processes, default 3]
+-- Each figure comes from throwaway instances of its own (files in a temp folder, the WAL
 -- written as the server writes it) with every migration and the Lua modules of
--- src/infrastructure/tarantool/lua: one process per figure, so no figure inherits another's
--- compiled traces. Three parts:
+-- src/infrastructure/tarantool/lua: no figure inherits another's compiled traces, and each is
+-- the best of several processes, as one process's traces can come out slower than another's
+-- for the same code. Three parts:
 -- 1. each function called as the API calls it: its thread CPU per call;
--- 2. kv_write_pairs of 1,000 pairs built up a step at a time from the bench's floor (client-packed
---    tuples handed to box_replace, bench/lua/packed_replace.lua): each step's CPU per call and
---    per pair over the one before;
--- 3. the WAL bytes per pair of the floor and of kv_write_pairs (values are random bytes, so the WAL's
---    compression does not hide what is written).
--- Each figure is the best of ROUNDS rounds of CALLS calls: the least disturbed by the machine.
+-- 2. kv_write_pairs of 1,000 pairs built up a step at a time from the bench's floor
+--    (client-packed tuples handed to box_replace, bench/lua/packed_replace.lua): each step's CPU
+--    per call and per pair over the one before;
+-- 3. the WAL bytes per pair of the floor and of kv_write_pairs (values are random bytes, so the
+--    WAL's compression does not hide what is written).
+-- In a process, a figure is the best of ROUNDS rounds of CALLS calls: the least disturbed.
 local fio = require('fio')
 local script = fio.abspath(debug.getinfo(1, 'S').source:sub(2))
 local here = fio.dirname(script)
@@ -41,19 +42,36 @@ local PARTS = {
     }},
 }
 
--- The parent: one child process per figure.
-if arg[1] == nil then
-    for _, part in ipairs(PARTS) do
+-- One figure from a child process.
+local function measured(name, what)
+    local work = fio.tempdir()
+    local child = io.popen(string.format("tarantool '%s' child '%s' '%s' %s 2>&1", script, work, name, what))
+    local out = child:read('*a')
+    child:close()
+    fio.rmtree(work)
+    local value = tonumber(out:match('^RESULT (%S+)'))
+    if value == nil then error('"' .. name .. '" failed: ' .. out) end
+    return value
+end
+
+-- The parent: each figure the best of `processes` children, taken in turns so that a slow
+-- spell of the machine falls on every figure alike.
+if arg[1] ~= 'child' then
+    local processes = tonumber(arg[1] or 3)
+    local best = {}
+    for _ = 1, processes do
+        for p, part in ipairs(PARTS) do
+            for r, row in ipairs(part[2]) do
+                local id = p .. '.' .. r
+                best[id] = math.min(best[id] or math.huge, measured(row[2], row[3] or 'cpu'))
+            end
+        end
+    end
+    for p, part in ipairs(PARTS) do
         print('-- ' .. part[1])
         local before
-        for _, row in ipairs(part[2]) do
-            local work = fio.tempdir()
-            local child = io.popen(string.format("tarantool '%s' '%s' '%s' %s 2>&1", script, work, row[2], row[3] or 'cpu'))
-            local out = child:read('*a')
-            child:close()
-            fio.rmtree(work)
-            local value = tonumber(out:match('^RESULT (%S+)'))
-            if value == nil then error('"' .. row[2] .. '" failed: ' .. out) end
+        for r, row in ipairs(part[2]) do
+            local value = best[p .. '.' .. r]
             if row[3] == 'wal' then
                 print(string.format('%-44s %7.1f bytes', row[1], value))
             elseif part[3] and before ~= nil then
@@ -69,7 +87,7 @@ if arg[1] == nil then
 end
 
 -- A child: one figure.
-local work, name, what = arg[1], arg[2], arg[3]
+local work, name, what = arg[2], arg[3], arg[4]
 box.cfg{log_level = 1, wal_mode = 'write', memtx_memory = 512 * 1024 * 1024, work_dir = work,
         checkpoint_interval = 0}
 local names = fio.glob(fio.pathjoin(root, 'migrations', '[0-9]*.lua'))

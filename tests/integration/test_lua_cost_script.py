@@ -13,7 +13,7 @@ def test_the_in_process_cost_script_runs() -> None:
     tarantool = shutil.which("tarantool")
     assert tarantool is not None
     done = subprocess.run(
-        [tarantool, str(ROOT / "bench" / "lua_cost.lua")],
+        [tarantool, str(ROOT / "bench" / "lua_cost.lua"), "1"],
         capture_output=True,
         text=True,
         timeout=120,
