@@ -15,6 +15,11 @@ Content = tuple[str, SchemaRef]  # media type, schema
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 F = TypeVar("F", bound=Callable[..., Any])
 JSON = "application/json"
+# What any route that reads a JSON body may answer: invalid, or too large.
+BODY_ERRORS = (400, 413)
+# What any route behind a token may answer: no valid token; 429 when the caller's own requests
+# in flight are at their cap (KV_USER_MAX_INFLIGHT); the store unavailable.
+SESSION_ERRORS = (401, 429, 503)
 _KEY = "__operations__"
 
 

@@ -37,12 +37,16 @@ from kv_api.presentation.http.json import json_response, read_json
 from kv_api.presentation.http.metrics import Metrics
 from kv_api.presentation.http.problems import BadRequest
 from kv_api.presentation.routes.accounts import schemas as s
-from kv_api.presentation.routes.contract import JSON, Operation, examples, operation
+from kv_api.presentation.routes.contract import (
+    BODY_ERRORS,
+    JSON,
+    SESSION_ERRORS,
+    Operation,
+    examples,
+    operation,
+)
 
 TAG = "users"
-BODY_ERRORS = (400, 413)
-# 429: the caller's own requests in flight are at their cap (KV_USER_MAX_INFLIGHT)
-SESSION_ERRORS = (401, 429, 503)
 Rules = Callable[[Mapping[str, object]], dict[str, list[str]]]
 
 

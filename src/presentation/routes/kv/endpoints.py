@@ -23,13 +23,17 @@ from kv_api.presentation.http.bounded_json import read_answer
 from kv_api.presentation.http.json import json_response, parse_json, read_json
 from kv_api.presentation.http.metrics import Metrics
 from kv_api.presentation.http.problems import BadRequest
-from kv_api.presentation.routes.contract import JSON, Operation, examples, operation
+from kv_api.presentation.routes.contract import (
+    BODY_ERRORS,
+    JSON,
+    SESSION_ERRORS,
+    Operation,
+    examples,
+    operation,
+)
 from kv_api.presentation.routes.kv import schemas as s
 
 TAG = "kv"
-_BODY = (400, 413)
-# 429: the caller's own requests in flight are at their cap (KV_USER_MAX_INFLIGHT)
-_SESSION = (401, 429, 503)
 _USUAL = {mode.value: WriteOptions(mode) for mode in WriteMode}
 _UPSERT = _USUAL[WriteMode.UPSERT.value]
 _CURSOR = re.compile(s.CURSOR_PATTERN)
@@ -144,7 +148,7 @@ class KeyValueEndpoints:
             TAG,
             "the whole batch is stored",
             content=(JSON, s.WriteResponse),
-            errors=(*_BODY, *_SESSION, 409, 507),
+            errors=(*BODY_ERRORS, *SESSION_ERRORS, 409, 507),
             body=s.WriteRequest,
             examples=examples(
                 pairs=("a few pairs", {"data": {"key1": "value1", "key2": "value2", "key3": 1}}),
@@ -198,7 +202,7 @@ class KeyValueEndpoints:
             TAG,
             "found pairs and missing keys",
             content=(JSON, s.ReadResponse),
-            errors=(*_BODY, *_SESSION),
+            errors=(*BODY_ERRORS, *SESSION_ERRORS),
             body=s.ReadRequest,
             examples=examples(
                 keys=_THREE_KEYS,
@@ -232,7 +236,7 @@ class KeyValueEndpoints:
             TAG,
             "how many keys existed and are gone",
             content=(JSON, s.DeleteResponse),
-            errors=(*_BODY, *_SESSION, 409),
+            errors=(*BODY_ERRORS, *SESSION_ERRORS, 409),
             body=s.DeleteRequest,
             examples=examples(
                 keys=_THREE_KEYS,
@@ -268,7 +272,7 @@ class KeyValueEndpoints:
             TAG,
             "a page of keys",
             content=(JSON, s.KeyPageResponse),
-            errors=(400, *_SESSION),
+            errors=(400, *SESSION_ERRORS),
             query=s.ListKeysQuery,
         )
     )

@@ -17,7 +17,13 @@ from kv_api.presentation.http.json import json_response
 from kv_api.presentation.http.problems import BadRequest
 from kv_api.presentation.routes.accounts import schemas as accounts
 from kv_api.presentation.routes.accounts.endpoints import AccountEndpoints, usage_body
-from kv_api.presentation.routes.contract import JSON, Operation, examples, operation
+from kv_api.presentation.routes.contract import (
+    JSON,
+    SESSION_ERRORS,
+    Operation,
+    examples,
+    operation,
+)
 from kv_api.presentation.routes.users import schemas as s
 
 TAG = "user-management"
@@ -25,9 +31,8 @@ TAG_DESCRIPTION = (
     "the /users routes older user-management clients call: the same accounts, tokens, "
     "throttle and revocation as /api, in those clients' shapes; 422 where /api answers 400"
 )
-BODY_ERRORS = (422, 413)
-# 429: the caller's own requests in flight are at their cap (KV_USER_MAX_INFLIGHT)
-SESSION_ERRORS = (401, 429, 503)
+# this face answers a body that is invalid with 422
+USERS_BODY_ERRORS = (422, 413)
 _AS_DOCUMENTED = "as older clients send it"
 
 
@@ -75,7 +80,7 @@ class UserManagementEndpoints:
             TAG,
             "account created",
             content=(JSON, s.UsersRegisterResponse),
-            errors=(*BODY_ERRORS, 403, 409, 429, 503),
+            errors=(*USERS_BODY_ERRORS, 403, 409, 429, 503),
             body=s.UsersRegisterRequest,
             public=True,
             description="403 `registration_closed` when the server takes no registrations.",
@@ -104,7 +109,7 @@ class UserManagementEndpoints:
             TAG,
             "a fresh token",
             content=(JSON, s.UsersTokenResponse),
-            errors=(*BODY_ERRORS, 401, 429, 503),
+            errors=(*USERS_BODY_ERRORS, 401, 429, 503),
             body=accounts.LoginRequest,
             public=True,
             examples=_documented({"username": "exampleUser", "password": "examplePassword"}),
@@ -157,7 +162,7 @@ class UserManagementEndpoints:
             TAG,
             "the updated account; with a fresh token after a password change",
             content=(JSON, s.UsersUpdateResponse),
-            errors=(*BODY_ERRORS, 401, 403, 429, 503),
+            errors=(*USERS_BODY_ERRORS, 401, 403, 429, 503),
             body=s.UsersUpdateRequest,
             examples=examples(
                 documented=(
